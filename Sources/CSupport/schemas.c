@@ -1,0 +1,10 @@
+// The XSD schemas, compiled in from their files so the repo keeps one copy of each (C23 #embed).
+#pragma clang diagnostic ignored "-Wc23-extensions"
+#include "CSupport.h"
+
+static const unsigned char topology_xsd[] = {
+#embed "../../topologies/topology.xsd"
+    , 0
+};
+const unsigned char *pciesim_topology_xsd(void) { return topology_xsd; }
+size_t pciesim_topology_xsd_size(void) { return sizeof(topology_xsd) - 1; }

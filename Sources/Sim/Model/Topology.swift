@@ -1,0 +1,201 @@
+// The machine: sockets, inter-socket links, IOMMU units, root complexes and the device tree.
+
+/// CPU vendors the kernel's p2pdma host-bridge rule distinguishes (drivers/pci/p2pdma.c, cpu_supports_p2pdma).
+public enum CPUVendor: String, Sendable, Hashable, CaseIterable {
+    case intel, amd, arm, zhaoxin, other
+}
+
+/// A CPU socket, also its NUMA node.
+public struct Socket: Hashable, Sendable {
+    public var id: Int
+    public var cpuVendor: CPUVendor
+    /// x86 family as /proc/cpuinfo "cpu family" (AMD Zen is 0x17 and later).
+    public var cpuFamily: Int
+    public var cpuModel: Int?
+    /// Latency of a DMA access to this socket's memory, as seen from its root complex.
+    public var memoryLatency: Picoseconds?
+    public init(id: Int, cpuVendor: CPUVendor, cpuFamily: Int, cpuModel: Int? = nil, memoryLatency: Picoseconds? = nil) {
+        self.id = id
+        self.cpuVendor = cpuVendor
+        self.cpuFamily = cpuFamily
+        self.cpuModel = cpuModel
+        self.memoryLatency = memoryLatency
+    }
+}
+
+/// Inter-socket interconnect kinds.
+public enum SocketLinkKind: String, Sendable, Hashable, CaseIterable {
+    case upi, qpi, xgmi, other
+}
+
+/// A link between two sockets (UPI, xGMI) with its bandwidth per direction and added latency.
+public struct SocketLink: Hashable, Sendable {
+    public var a: Int
+    public var b: Int
+    public var kind: SocketLinkKind
+    public var bandwidth: DataRate
+    public var latency: Picoseconds
+    public init(a: Int, b: Int, kind: SocketLinkKind, bandwidth: DataRate, latency: Picoseconds) {
+        self.a = a
+        self.b = b
+        self.kind = kind
+        self.bandwidth = bandwidth
+        self.latency = latency
+    }
+}
+
+/// IOMMU hardware families.
+public enum IOMMUKind: String, Sendable, Hashable, CaseIterable {
+    case vtd = "vt-d", amdVi = "amd-vi", smmuv3, none
+}
+
+/// Default domain type for DMA (Linux iommu_def_domain_type; `off` means no IOMMU translation at all).
+public enum IOMMUMode: String, Sendable, Hashable, CaseIterable {
+    case off, passthrough, dma, dmaFQ = "dma-fq"
+}
+
+/// An IOMMU unit (DMAR unit, AMD-Vi IVHD, SMMUv3) and the parameters of its IOTLB and page walker.
+public struct IOMMUUnit: Hashable, Sendable {
+    public var name: String
+    public var kind: IOMMUKind
+    public var mode: IOMMUMode
+    /// IOTLB entries; the pcie-bench paper estimates about 64 on Intel VT-d (4 KiB pages).
+    public var iotlbEntries: Int
+    public var iotlbWays: Int
+    /// Supported page sizes in bytes (the driver's pgsize_bitmap).
+    public var pageSizes: [UInt64]
+    public var walkLevels: Int
+    /// Latency of one page-table level read during a walk.
+    public var walkLatencyPerLevel: Picoseconds
+    public var walksInFlight: Int
+    public init(name: String, kind: IOMMUKind, mode: IOMMUMode, iotlbEntries: Int = 64, iotlbWays: Int = 4,
+                pageSizes: [UInt64] = [4096, 2 << 20, 1 << 30], walkLevels: Int = 4,
+                walkLatencyPerLevel: Picoseconds = 90_000, walksInFlight: Int = 4) {
+        self.name = name
+        self.kind = kind
+        self.mode = mode
+        self.iotlbEntries = iotlbEntries
+        self.iotlbWays = iotlbWays
+        self.pageSizes = pageSizes
+        self.walkLevels = walkLevels
+        self.walkLatencyPerLevel = walkLatencyPerLevel
+        self.walksInFlight = walksInFlight
+    }
+}
+
+/// What a root complex does with a peer-to-peer request between two of its root ports. PCIe leaves it
+/// implementation-defined (§1.3.1); see the performance reference §4 for the observed behaviours.
+public enum P2PForwarding: String, Sendable, Hashable, CaseIterable {
+    /// Forwarded (at a rate cap if one is given).
+    case forward
+    /// Writes forwarded, reads not (Intel client CPUs; NVIDIA open-gpu-kernel-modules#1253).
+    case writesOnly = "writes-only"
+    /// Silently dropped: reads return all ones (intel/compute-runtime#935).
+    case drop
+    /// Answered with Unsupported Request.
+    case unsupportedRequest = "unsupported-request"
+}
+
+/// A root complex / PCI host bridge with its root bus.
+public struct RootComplex: Hashable, Sendable {
+    public var name: String
+    public var socket: Int
+    public var segment: UInt16
+    public var rootBus: UInt8
+    /// Last bus number this host bridge decodes.
+    public var busLimit: UInt8
+    /// vendor:device of the host bridge function at 00.0 of the root bus; nil when there is none there.
+    public var hostBridgeID: PCIID?
+    /// Name of the IOMMU unit that translates for this root complex.
+    public var iommu: String?
+    public var p2pForwarding: P2PForwarding
+    public var p2pRateCap: DataRate?
+    public var p2pLatency: Picoseconds?
+    /// Aggregate DMA bandwidth cap of the root complex.
+    public var dmaCap: DataRate?
+    /// MMIO apertures given by the file; nil means enumeration carves them out.
+    public var mmio32: AddressRange?
+    public var mmio64: AddressRange?
+    /// Link capability root ports get when they do not give one.
+    public var defaultLink: LinkCapability
+    public var parameters: [Parameter]
+
+    public init(name: String, socket: Int = 0, segment: UInt16 = 0, rootBus: UInt8 = 0, busLimit: UInt8 = 0xff,
+                hostBridgeID: PCIID? = nil, iommu: String? = nil, p2pForwarding: P2PForwarding = .forward,
+                p2pRateCap: DataRate? = nil, p2pLatency: Picoseconds? = nil, dmaCap: DataRate? = nil,
+                mmio32: AddressRange? = nil, mmio64: AddressRange? = nil,
+                defaultLink: LinkCapability = LinkCapability(generation: .gen4, width: 16), parameters: [Parameter] = []) {
+        self.name = name
+        self.socket = socket
+        self.segment = segment
+        self.rootBus = rootBus
+        self.busLimit = busLimit
+        self.hostBridgeID = hostBridgeID
+        self.iommu = iommu
+        self.p2pForwarding = p2pForwarding
+        self.p2pRateCap = p2pRateCap
+        self.p2pLatency = p2pLatency
+        self.dmaCap = dmaCap
+        self.mmio32 = mmio32
+        self.mmio64 = mmio64
+        self.defaultLink = defaultLink
+        self.parameters = parameters
+    }
+}
+
+/// Which kernel's rules to follow where Linux versions differ (see the reference, §3).
+public enum KernelVersion: String, Sendable, Hashable, CaseIterable {
+    /// Newest mainline (v6.15+ fw_ctrl-based `disable_acs_redir`/`config_acs`).
+    case mainline
+    /// Linux 6.1 (Debian 12): `disable_acs_redir` clears RR/CR/EC from the kernel-enabled control; no `config_acs`.
+    case linux61 = "6.1"
+}
+
+/// The kernel command line the machine boots with.
+public struct KernelConfiguration: Hashable, Sendable {
+    public var commandLine: String
+    public var version: KernelVersion
+    public init(commandLine: String = "", version: KernelVersion = .mainline) {
+        self.commandLine = commandLine
+        self.version = version
+    }
+}
+
+/// A whole machine, as a topology file describes it. Plain values; derived structures come from `enumerate()`.
+public struct Topology: Hashable, Sendable {
+    public var name: String
+    public var description: String?
+    public var kernel: KernelConfiguration
+    public var sockets: [Socket]
+    public var socketLinks: [SocketLink]
+    public var iommus: [IOMMUUnit]
+    public var rootComplexes: [RootComplex]
+    /// All devices, parents before children, in file order.
+    public var devices: [Device]
+
+    public init(name: String, description: String? = nil, kernel: KernelConfiguration = KernelConfiguration(),
+                sockets: [Socket] = [], socketLinks: [SocketLink] = [], iommus: [IOMMUUnit] = [],
+                rootComplexes: [RootComplex] = [], devices: [Device] = []) {
+        self.name = name
+        self.description = description
+        self.kernel = kernel
+        self.sockets = sockets
+        self.socketLinks = socketLinks
+        self.iommus = iommus
+        self.rootComplexes = rootComplexes
+        self.devices = devices
+    }
+
+    /// Index of the device with this name.
+    public func deviceIndex(named name: String) -> Int? { devices.firstIndex { $0.name == name } }
+
+    /// Children of each device (and root-bus devices per root complex), in file order.
+    public func childrenIndex() -> (children: [[Int]], rootBus: [[Int]]) {
+        var children = [[Int]](repeating: [], count: devices.count)
+        var rootBus = [[Int]](repeating: [], count: rootComplexes.count)
+        for (i, d) in devices.enumerated() {
+            if let p = d.parent { children[p].append(i) } else { rootBus[d.rootComplex].append(i) }
+        }
+        return (children, rootBus)
+    }
+}
