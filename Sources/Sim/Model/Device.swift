@@ -190,10 +190,13 @@ public struct Device: Hashable, Sendable {
     /// Device and function numbers given by the file; nil means enumeration assigns them.
     public var deviceNumber: UInt8?
     public var functionNumber: UInt8?
-    /// LnkCap of this device's upstream-facing port (or of a downstream port's own link); nil = inherit.
-    public var link: LinkCapability?
-    /// LnkSta given by the file when a link trained below what both ends support.
-    public var trainedLink: LinkCapability?
+    /// LnkCap speed and width of this device's link port; nil inherits from the port above (root ports
+    /// from their root complex), so a slot and its card agree unless the file says otherwise.
+    public var linkGeneration: LinkGeneration?
+    public var linkWidth: Int?
+    /// LnkSta given by the file when a link trained below what both ends support; nil = trained to the best.
+    public var trainedGeneration: LinkGeneration?
+    public var trainedWidth: Int?
     /// Max Payload Size supported (DevCap), bytes.
     public var maxPayloadSupported: Int?
     /// Max Read Request Size (DevCtl), bytes.
@@ -212,7 +215,8 @@ public struct Device: Hashable, Sendable {
 
     public init(name: String, kind: DeviceKind, parent: Int?, rootComplex: Int, id: PCIID, subsystemID: PCIID? = nil,
                 classCode: UInt32? = nil, deviceNumber: UInt8? = nil, functionNumber: UInt8? = nil,
-                link: LinkCapability? = nil, trainedLink: LinkCapability? = nil, maxPayloadSupported: Int? = nil,
+                linkGeneration: LinkGeneration? = nil, linkWidth: Int? = nil, trainedGeneration: LinkGeneration? = nil,
+                trainedWidth: Int? = nil, maxPayloadSupported: Int? = nil,
                 maxReadRequest: Int? = nil, readCompletionBoundary: Int? = nil, acs: ACSState? = nil,
                 isPCIe: Bool = true, bars: [BAR] = [], bridge: BridgeConfig = BridgeConfig(),
                 endpoint: EndpointInfo? = nil, switchInfo: SwitchInfo? = nil, parameters: [Parameter] = []) {
@@ -225,8 +229,10 @@ public struct Device: Hashable, Sendable {
         self.classCode = classCode
         self.deviceNumber = deviceNumber
         self.functionNumber = functionNumber
-        self.link = link
-        self.trainedLink = trainedLink
+        self.linkGeneration = linkGeneration
+        self.linkWidth = linkWidth
+        self.trainedGeneration = trainedGeneration
+        self.trainedWidth = trainedWidth
         self.maxPayloadSupported = maxPayloadSupported
         self.maxReadRequest = maxReadRequest
         self.readCompletionBoundary = readCompletionBoundary

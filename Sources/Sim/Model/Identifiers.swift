@@ -170,11 +170,19 @@ public struct DataRate: Hashable, Sendable, Comparable, CustomStringConvertible 
         let t = text.trimmingSpaces
         for (suffix, scale) in [("GB/s", 1e9), ("MB/s", 1e6), ("Gb/s", 1e9 / 8), ("Mb/s", 1e6 / 8)] where t.hasSuffix(suffix) {
             guard let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite else { return nil }
-            return DataRate(bytesPerSecond: v * scale)
+            // Whole bytes per second, so a written rate reads back to the identical value.
+            return DataRate(bytesPerSecond: (v * scale).rounded())
         }
         return nil
     }
     public var description: String { formatDecimal(gigabytesPerSecond) + "GB/s" }
+
+    /// The exact written form: `7.1GB/s`, or MB/s when GB/s would need more than six decimals.
+    public var exactText: String {
+        let whole = bytesPerSecond.rounded()
+        if whole.truncatingRemainder(dividingBy: 1000) == 0 { return formatDecimal(whole / 1e9) + "GB/s" }
+        return formatDecimal(whole / 1e6) + "MB/s"
+    }
 }
 
 /// A decimal without trailing zeros: 7.1, 22, 0.35.

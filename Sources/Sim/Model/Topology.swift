@@ -101,9 +101,10 @@ public struct RootComplex: Hashable, Sendable {
     public var name: String
     public var socket: Int
     public var segment: UInt16
-    public var rootBus: UInt8
-    /// Last bus number this host bridge decodes.
-    public var busLimit: UInt8
+    /// Root bus number; nil means the first bus after the previous root complex of the same segment.
+    public var rootBus: UInt8?
+    /// Last bus number this host bridge decodes; nil means up to the next root complex's bus (or 0xff).
+    public var busLimit: UInt8?
     /// vendor:device of the host bridge function at 00.0 of the root bus; nil when there is none there.
     public var hostBridgeID: PCIID?
     /// Name of the IOMMU unit that translates for this root complex.
@@ -120,7 +121,7 @@ public struct RootComplex: Hashable, Sendable {
     public var defaultLink: LinkCapability
     public var parameters: [Parameter]
 
-    public init(name: String, socket: Int = 0, segment: UInt16 = 0, rootBus: UInt8 = 0, busLimit: UInt8 = 0xff,
+    public init(name: String, socket: Int = 0, segment: UInt16 = 0, rootBus: UInt8? = nil, busLimit: UInt8? = nil,
                 hostBridgeID: PCIID? = nil, iommu: String? = nil, p2pForwarding: P2PForwarding = .forward,
                 p2pRateCap: DataRate? = nil, p2pLatency: Picoseconds? = nil, dmaCap: DataRate? = nil,
                 mmio32: AddressRange? = nil, mmio64: AddressRange? = nil,

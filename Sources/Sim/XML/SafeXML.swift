@@ -48,6 +48,7 @@ public enum SafeXML {
     public static func load(_ bytes: [UInt8], file: String, schema: BuiltInSchema,
                             limits: XMLLimits = .default) throws(DiagnosticError) -> XMLElement {
         try withDocument(bytes, file: file, limits: limits) { doc throws(DiagnosticError) in
+            let element = try tree(doc, file: file, limits: limits)   // depth limit first
             let collector = ErrorCollector(file: file)
             let (xsd, size) = schema.text
             let result = pciesim_xml_validate(doc, xsd, size, collectError, Unmanaged.passUnretained(collector).toOpaque())
@@ -56,7 +57,7 @@ public enum SafeXML {
                 if collector.diagnostics.isEmpty { throw DiagnosticError(file: file, "document does not match the \(schema) schema") }
                 throw DiagnosticError(collector.diagnostics)
             }
-            return try tree(doc, file: file, limits: limits)
+            return element
         }
     }
 

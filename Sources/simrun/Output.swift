@@ -1,0 +1,46 @@
+// Shared CLI plumbing: output formats, diagnostics to stderr, exit codes, atomic file writes.
+import ArgumentParser
+import Foundation
+import Sim
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Writes to standard error.
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Prints every diagnostic to stderr in `file:line: severity: message` form.
+func report(_ diagnostics: [Diagnostic]) {
+    for d in diagnostics { printError(d.description) }
+}
+
+/// Loads a topology file, printing its problems; exits 1 (bad input) when it has errors.
+func loadTopology(_ path: String) throws -> LoadedTopology {
+    switch Result(catching: { () throws(DiagnosticError) in try LoadedTopology.load(path: path) }) {
+    case .success(let loaded):
+        report(loaded.warnings)
+        return loaded
+    case .failure(let error):
+        report(error.diagnostics)
+        throw ExitCode(1)
+    }
+}
+
+/// Writes a file atomically (temporary file then rename), so a failed run never leaves half a file.
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    do {
+        try Data(text.utf8).write(to: tmp)
+        if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) } else {
+            try FileManager.default.moveItem(at: tmp, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        printError("\(path): error: cannot write: \(error.localizedDescription)")
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,12 @@
+// simrun: the PCIeSim command line. Parses arguments, calls the Sim and Scenarios libraries, formats output.
+import ArgumentParser
+
+@main
+struct Simrun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simrun",
+        abstract: "Simulate PCIe fabrics and their IOMMUs; check P2P DMA against Linux's rules.",
+        version: "0.1.0",
+        subcommands: [Validate.self, Show.self, Generate.self, Schema.self]
+    )
+}
