@@ -62,6 +62,7 @@ func cornerCasesRoundTrip() throws {
           </endpoint>
         </root-port>
         <pci-bridge name="legacy" id="104c:8240" device="4">
+          <bar index="0" size="4K" bits="32" address="0x90100000"/>
           <endpoint name="old" id="1000:0030" pcie="false"/>
         </pci-bridge>
       </root-complex>

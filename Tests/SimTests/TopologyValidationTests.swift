@@ -150,6 +150,14 @@ let validationCases: [ValidationCase] = [
           </endpoint>
         </root-port>
     """), line: 9, message: "BAR 1 of 'e' overlaps the registers of 64-bit BAR 0"),
+    ValidationCase(name: "bridge BAR beyond BAR 1", xml: machine("""
+        <root-port id="8086:347a">
+          <switch name="sw" id="11f8:4052">
+            <bar index="1" size="1M"/>
+            <downstream-port/>
+          </switch>
+        </root-port>
+    """), line: 8, message: "a type 1 (bridge) header has only BAR 0 and BAR 1"),
     ValidationCase(name: "32-bit BAR over 2G", xml: machine("""
         <root-port id="8086:347a">
           <endpoint name="e" id="144d:a80a">
@@ -349,4 +357,24 @@ func virtualFunctions() throws {
     #expect(e.busRanges[e.function(named: "rc0.rp0")!] == 1...2)
     #expect(e.busRanges[e.function(named: "rc0.rp1")!] == 3...3)
     #expect(e.barAddresses[last][0] == e.barAddresses[vf0][0] + 259 * (1 << 20))
+}
+
+@Test("a switch's own BAR is placed in the window of the port above it, not in its own windows")
+func bridgeBAR() throws {
+    let xml = machine("""
+        <root-port id="8086:347a">
+          <switch name="sw" id="11f8:4052">
+            <bar index="0" size="256K"/>
+            <downstream-port>
+              <endpoint name="n" class="nvme" id="144d:a824"><bar index="0" size="16K"/></endpoint>
+            </downstream-port>
+          </switch>
+        </root-port>
+    """)
+    let e = try LoadedTopology(document: TopologyReader.read(text: xml)).enumeration
+    let sw = try #require(e.function(named: "sw"))
+    let rp = try #require(e.function(named: "rc0.rp0"))
+    let bar = AddressRange(start: e.barAddresses[sw][0], size: 256 << 10)
+    #expect(e.memoryWindows[rp]?.contains(bar) == true)
+    #expect(e.memoryWindows[sw]?.overlaps(bar) == false)
 }

@@ -118,6 +118,9 @@ enum TopologyChecker {
             bag.error(line, "switch '\(dev.name)' has no downstream ports")
         }
         checkBARs(d, dev.bars, owner: dev.name, s, &bag)
+        for (k, bar) in dev.bars.enumerated() where dev.kind.isBridge && bar.index + (bar.is64Bit ? 1 : 0) > 1 {
+            bag.error(s.bar(d, k), "BAR \(bar.index) of bridge '\(dev.name)': a type 1 (bridge) header has only BAR 0 and BAR 1")
+        }
         if let ep = dev.endpoint {
             for (k, region) in ep.p2pmem.enumerated() {
                 let pline = s.p2pmem[safe: d]?[safe: k] ?? line

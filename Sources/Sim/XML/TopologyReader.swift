@@ -202,6 +202,10 @@ public enum TopologyReader {
             }
             var barLines: [Int] = []
             var p2pLines: [Int] = []
+            for b in e.children(named: "bar") {
+                d.bars.append(bar(b))
+                barLines.append(b.line)
+            }
             if kind == .endpoint {
                 d.isPCIe = bool(e, "pcie") ?? true
                 let cls = EndpointClass(rawValue: e["class"] ?? "generic") ?? .generic
@@ -210,10 +214,6 @@ public enum TopologyReader {
                                         supportsPASID: bool(e, "pasid") ?? false,
                                         dma: DMAEngine(tagBits: tags, outstandingReads: int(e, "outstanding-reads"),
                                                        maxIssueRate: issueRate(e, "issue-rate")))
-                for b in e.children(named: "bar") {
-                    d.bars.append(bar(b))
-                    barLines.append(b.line)
-                }
                 for p in e.children(named: "p2pmem") {
                     info.p2pmem.append(P2PMemRegion(bar: int(p, "bar") ?? 0, size: size(p, "size") ?? 0,
                                                     offset: size(p, "offset") ?? 0, isPublished: bool(p, "published") ?? true))

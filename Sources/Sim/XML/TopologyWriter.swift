@@ -124,8 +124,8 @@ public enum TopologyWriter {
             return
         }
         x.open(element, a)
-        if dev.kind != .endpoint { params(dev.parameters, &x) }
         for bar in dev.bars { writeBAR(bar, &x) }
+        if dev.kind != .endpoint { params(dev.parameters, &x) }
         if let ep = dev.endpoint {
             for p in ep.p2pmem {
                 x.empty("p2pmem", [("bar", String(p.bar)), ("size", p.size == 0 ? nil : ByteSize.format(p.size)),
