@@ -6,7 +6,8 @@ enum TopologyChecker {
         checkSockets(t, source, &bag)
         checkIOMMUs(t, source, &bag)
         checkRootComplexes(t, source, &bag)
-        for (d, dev) in t.devices.enumerated() { checkDevice(d, dev, t, source, &bag) }
+        let parents = Set(t.devices.compactMap(\.parent))
+        for (d, dev) in t.devices.enumerated() { checkDevice(d, dev, t, source, parents, &bag) }
     }
 
     static func checkNames(_ t: Topology, _ s: SourceMap, _ bag: inout DiagnosticBag) {
@@ -79,7 +80,7 @@ enum TopologyChecker {
         }
     }
 
-    static func checkDevice(_ d: Int, _ dev: Device, _ t: Topology, _ s: SourceMap, _ bag: inout DiagnosticBag) {
+    static func checkDevice(_ d: Int, _ dev: Device, _ t: Topology, _ s: SourceMap, _ parents: Set<Int>, _ bag: inout DiagnosticBag) {
         let line = s.device(d)
         let parentKind = dev.parent.map { t.devices[$0].kind }
         let conventional = parentKind == .pciBridge
@@ -114,7 +115,7 @@ enum TopologyChecker {
             bag.error(line, "'\(dev.name)' trained-width x\(tw) is wider than its width x\(w)")
         }
         if let m = dev.maxReadRequest, m > 4096 { bag.error(line, "'\(dev.name)' mrrs \(m) is above 4096") }
-        if dev.kind == .switchUpstreamPort, !t.devices.contains(where: { $0.parent == d }) {
+        if dev.kind == .switchUpstreamPort, !parents.contains(d) {
             bag.error(line, "switch '\(dev.name)' has no downstream ports")
         }
         checkBARs(d, dev.bars, owner: dev.name, s, &bag)
