@@ -14,9 +14,11 @@ extension RandomNumberGenerator {
     /// doi:10.18637/jss.v005.i08), 256 layers, in the 53-bit form of the Rust `rand_distr` crate's
     /// `Exp1`: the low 8 bits of one `next()` pick a layer, the top 53 bits the abscissa.
     ///
-    /// Exact in distribution (up to the 53-bit resolution); about four times faster than inversion
-    /// (-ln U) on x86-64, because the logarithm and exponential are needed only in the rare edge
-    /// and tail cases. Multiply by the mean: `Picoseconds(random.nextExponential() * 1e6)`.
+    /// Exact in distribution (up to the 53-bit resolution) and about three times faster than
+    /// inversion, -ln(1 - U) (docs/PERFORMANCE.md), because the logarithm and exponential are needed
+    /// only in the rare wedge and tail cases (1.1% of draws). The stream for a seed is the same on
+    /// every platform except where those cases meet a last-bit difference between C libraries'
+    /// `exp`/`log`. Multiply by the mean: `Picoseconds(random.nextExponential() * 1e6)`.
     @inlinable
     public mutating func nextExponential() -> Double {
         while true {

@@ -28,8 +28,10 @@ public typealias QuaternaryHeapEventQueue<Event> = HeapEventQueue<Event, Quatern
 ///
 /// `push` and `popFirst` are O(log_d n) comparisons of two integers; elements live in one
 /// `ContiguousArray` that grows to the largest pending count and is then reused. Elements are moved
-/// into a hole rather than swapped, and removal is bottom-up (as libstdc++'s `pop_heap`). Unlike ``RadixEventQueue`` it accepts any
-/// push order; the monotone-time precondition of ``EventQueue`` is not needed here.
+/// into a hole rather than swapped, and removal is bottom-up (as libstdc++'s `pop_heap`). Unlike
+/// ``RadixEventQueue`` it accepts any push order: the monotone-time precondition of ``EventQueue``
+/// is not needed here. Slower than ``RadixEventQueue`` from about 1,000 pending events on
+/// (docs/PERFORMANCE.md); kept as the reference the radix queue is tested against.
 ///
 /// ```swift
 /// var q = QuaternaryHeapEventQueue<String>()
@@ -139,3 +141,6 @@ public struct HeapEventQueue<Event, Arity: HeapArity>: EventQueue {
         nextSequence = 0
     }
 }
+
+extension HeapEventQueue: Sendable where Event: Sendable {}
+extension HeapEventQueue.Entry: Sendable where Event: Sendable {}

@@ -42,8 +42,8 @@ public struct SimulationEngine<Queue: EventQueue> {
 
     /// An engine at time 0 with no pending event, its random source seeded with `seed`.
     @inlinable
-    public init(seed: UInt64, queue: Queue = Queue()) {
-        self.queue = queue
+    public init(seed: UInt64) {
+        queue = Queue()
         clock = 0
         handled = 0
         stopRequested = false
@@ -130,6 +130,8 @@ public struct SimulationEngine<Queue: EventQueue> {
         queue.removeAll()
     }
 }
+
+extension SimulationEngine: Sendable where Queue: Sendable {}
 
 /// Why ``SimulationEngine/run(until:maxEvents:_:)`` returned.
 public enum StopReason: Sendable, Hashable {
