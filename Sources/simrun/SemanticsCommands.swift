@@ -38,6 +38,9 @@ struct RouteCommand: ParsableCommand {
                                  addressType: translated ? .translated : .untranslated, relaxedOrdering: relaxedOrdering)
         let route = Router(fabric).route(request)
         print(route.text(fabric), terminator: "")
+        if route.hops.contains(where: { if case .translate(.translated) = $0.action { return true } else { return false } }) {
+            print("note: the requester's DMA domain is assumed to map this address 1:1; scenarios map through the mapping API")
+        }
     }
 }
 

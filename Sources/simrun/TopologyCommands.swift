@@ -42,15 +42,18 @@ struct Show: ParsableCommand {
 
     @Argument(help: "Topology XML file.") var file: String
     @Flag(name: .shortAndLong, help: "Also list BARs, bus ranges, bridge windows and capabilities.") var verbose = false
+    @Flag(help: "Show ACS control as firmware left it instead of as Linux leaves it after boot.") var firmwareACS = false
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
         let loaded = try loadTopology(file)
+        // ACS control after Linux's boot-time enable (pci_enable_acs + disable_acs_redir/config_acs).
+        let acs = firmwareACS ? nil : Semantics(loaded).acsControl
         switch format {
         case .text:
-            print(TopologyTree.text(loaded.topology, loaded.enumeration, options: .init(verbose: verbose)), terminator: "")
+            print(TopologyTree.text(loaded.topology, loaded.enumeration, acsControl: acs, options: .init(verbose: verbose)), terminator: "")
         case .json:
-            print(TopologyTree.json(loaded.topology, loaded.enumeration).serialized())
+            print(TopologyTree.json(loaded.topology, loaded.enumeration, acsControl: acs).serialized())
         }
     }
 }

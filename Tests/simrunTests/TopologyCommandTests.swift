@@ -80,3 +80,60 @@ import Testing
         #expect(r.stdout == shipped)
     }
 }
+
+let shippedTopologyNames: [String] = ((try? FileManager.default.contentsOfDirectory(
+    atPath: repositoryRoot.appendingPathComponent("topologies").path)) ?? []).filter { $0.hasSuffix(".xml") }.sorted()
+
+@Suite struct SemanticsCommandTests {
+    @Test("simrun p2p matches its golden matrix on every shipped topology", arguments: shippedTopologyNames)
+    func p2pGolden(_ file: String) throws {
+        let r = try simrun(["p2p", "topologies/" + file])
+        #expect(r.status == 0, "\(r.stderr)")
+        try expectGolden(r.stdout, "p2p-" + file.replacingOccurrences(of: ".xml", with: ".txt"))
+    }
+
+    @Test("simrun groups matches its golden listing on every shipped topology", arguments: shippedTopologyNames)
+    func groupsGolden(_ file: String) throws {
+        let r = try simrun(["groups", "--names", "topologies/" + file])
+        #expect(r.status == 0, "\(r.stderr)")
+        try expectGolden(r.stdout, "groups-" + file.replacingOccurrences(of: ".xml", with: ".txt"))
+    }
+
+    @Test("simrun p2p for one pair prints the kernel's warning lines", arguments: [
+        ("nvmeof-switch-acs-on.xml", "nvme0", "nic0"), ("nvmeof-switch-acs-off.xml", "nvme0", "nic0"),
+        ("xeon-not-whitelisted.xml", "gpu0", "gpu1"), ("epyc-gpus-on-root-ports.xml", "gpu0", "gpu1"),
+    ])
+    func p2pPair(_ file: String, _ provider: String, _ client: String) throws {
+        let r = try simrun(["p2p", "topologies/" + file, "--provider", provider, "--client", client])
+        #expect(r.status == 0, "\(r.stderr)")
+        try expectGolden(r.stdout, "p2p-pair-\(file.replacingOccurrences(of: ".xml", with: ""))-\(provider)-\(client).txt")
+    }
+
+    @Test("simrun route shows every hop and names the blocking rule and its fix", arguments: [
+        (["route", "topologies/nvmeof-switch-acs-on.xml", "--from", "nvme0", "--to", "nic0", "--read"], "route-nvmeof-acs-on-read.txt"),
+        (["route", "topologies/nvmeof-switch-acs-off.xml", "--from", "nvme0", "--to", "nic0", "--read"], "route-nvmeof-acs-off-read.txt"),
+        (["route", "topologies/xeon-not-whitelisted.xml", "--from", "gpu0", "--to", "gpu1"], "route-xeon-not-whitelisted.txt"),
+        (["route", "topologies/workstation-no-acs.xml", "--from", "nvme0", "--to", "gpu0", "--read"], "route-workstation-read.txt"),
+    ])
+    func route(_ arguments: [String], _ golden: String) throws {
+        let r = try simrun(arguments)
+        #expect(r.status == 0, "\(r.stderr)")
+        try expectGolden(r.stdout, golden)
+    }
+
+    @Test("the p2p matrix agrees cell by cell with the single-pair answers (one implementation)")
+    func matrixAgreesWithPairs() throws {
+        let file = "topologies/gpu8-gen4-switches.xml"
+        let json = try simrun(["p2p", file, "--format", "json"])
+        let cells = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(cells.count > 100)
+        for cell in cells.prefix(40) {
+            let p = cell["provider"] as! String, c = cell["client"] as! String
+            guard p != c else { continue }
+            let pair = try simrun(["p2p", file, "--provider", p, "--client", c, "--format", "json"])
+            let answer = try JSONSerialization.jsonObject(with: Data(pair.stdout.utf8)) as? [String: Any]
+            #expect(answer?["map_type"] as? String == cell["map_type"] as? String)
+            #expect(answer?["distance"] as? Int == cell["distance"] as? Int)
+        }
+    }
+}

@@ -14,6 +14,7 @@ public enum TopologyTree {
         let header = "\(t.name): \(t.sockets.count) socket\(t.sockets.count == 1 ? "" : "s"), \(t.rootComplexes.count) root complex\(t.rootComplexes.count == 1 ? "" : "es"), \(e.functions.count) functions"
         out += header + "\n"
         if let cmd = nonEmpty(t.kernel.commandLine) { out += "kernel: \(cmd)\n" }
+        out += acsControl == nil ? "ACS: control as firmware left it\n" : "ACS: control after Linux's boot-time enable\n"
         let children = e.childrenByBridge()
         var rootBus = [[Int]](repeating: [], count: t.rootComplexes.count)
         for (i, f) in e.functions.enumerated() where f.upstreamBridge == nil && f.physicalFunction == nil {
@@ -67,7 +68,7 @@ public enum TopologyTree {
         out += prefix + (last ? "\\-" : "+-") + describe(f, t, e, acsControl) + "\n"
         let childPrefix = prefix + (last ? "  " : "| ")
         if options.verbose {
-            for line in details(f, t, e) { out += childPrefix + (children[f].isEmpty && vfs[f].isEmpty ? "   " : "|  ") + line + "\n" }
+            for line in details(f, t, e, acsControl) { out += childPrefix + (children[f].isEmpty && vfs[f].isEmpty ? "   " : "|  ") + line + "\n" }
         }
         let below = vfs[f] + children[f]
         _ = fn
@@ -100,7 +101,7 @@ public enum TopologyTree {
         return s
     }
 
-    static func details(_ f: Int, _ t: Topology, _ e: Enumeration) -> [String] {
+    static func details(_ f: Int, _ t: Topology, _ e: Enumeration, _ acsControl: [ACSFlags?]? = nil) -> [String] {
         var lines: [String] = []
         let fn = e.functions[f]
         let bars: [BAR]
@@ -126,6 +127,7 @@ public enum TopologyTree {
         }
         if let d = fn.device, let acs = t.devices[d].acs {
             lines.append("ACSCap: \(acs.capability.lspciForm)")
+            if acsControl != nil, acs.control != acsControl?[f] { lines.append("ACSCtl (firmware): \(acs.control.lspciForm)") }
         }
         return lines
     }
