@@ -76,7 +76,7 @@ func printHold<Queue: EventQueue>(_ type: Queue.Type, label: String, pending: In
         + ", checksum \(result.checksum % 1000))")
 }
 
-/// The figure to compare with the C++ reference (tools/holdmodel.cpp: std::priority_queue, mt19937_64,
+/// The figure to compare with the C++ reference (holdmodel.cpp: std::priority_queue, mt19937_64,
 /// exponential_distribution, 10,000 pending), for each queue, plus the default queue with the C++
 /// model's variate method so the gain of the queue and of the variate can be told apart.
 func holdBenchmark() throws {
