@@ -38,6 +38,7 @@ let package = Package(
         ),
         .executableTarget(name: "simbench", dependencies: ["Sim", "Scenarios"]),
         .testTarget(name: "SimTests", dependencies: ["Sim"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Sim"]),
         .testTarget(name: "simrunTests", dependencies: ["Sim", "simrun"], exclude: ["Golden"]),
     ]
 )

@@ -8,3 +8,10 @@ static const unsigned char topology_xsd[] = {
 };
 const unsigned char *pciesim_topology_xsd(void) { return topology_xsd; }
 size_t pciesim_topology_xsd_size(void) { return sizeof(topology_xsd) - 1; }
+
+static const unsigned char conformance_xsd[] = {
+#embed "../../conformance/conformance.xsd"
+    , 0
+};
+const unsigned char *pciesim_conformance_xsd(void) { return conformance_xsd; }
+size_t pciesim_conformance_xsd_size(void) { return sizeof(conformance_xsd) - 1; }

@@ -168,10 +168,12 @@ private func collectError(_ context: UnsafeMutableRawPointer?, _ line: Int32, _ 
 /// The schemas compiled into the binary.
 public enum BuiltInSchema: String, Sendable {
     case topology
+    case conformance
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
         case .topology: (pciesim_topology_xsd(), pciesim_topology_xsd_size())
+        case .conformance: (pciesim_conformance_xsd(), pciesim_conformance_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).

@@ -1,0 +1,49 @@
+// simrun conformance: run the conformance case files and print a pass/fail table.
+import ArgumentParser
+import Foundation
+import Scenarios
+import Sim
+
+struct ConformanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Run conformance cases (files) against the simulated backend, or compare predicted IOMMU groups with a real machine's.")
+
+    enum Backend: String, ExpressibleByArgument { case simulated, sysfs }
+
+    @Argument(help: "Case files or folders (default: conformance/cases).") var paths: [String] = []
+    @Option(help: "simulated: every expectation of every case; sysfs: import this machine and compare groups with the kernel's.") var backend: Backend = .simulated
+    @Option(help: "With --backend sysfs: the sysfs root to read (default /).") var root: String = "/"
+
+    func run() throws {
+        switch backend {
+        case .simulated:
+            var files: [String] = []
+            for p in paths.isEmpty ? ["conformance/cases"] : paths {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
+                    let list = (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []
+                    files += list.filter { $0.hasSuffix(".xml") }.sorted().map { p + "/" + $0 }
+                } else {
+                    files.append(p)
+                }
+            }
+            guard !files.isEmpty else { throw ValidationError("no case files found") }
+            var checks: [ConformanceCheck] = []
+            var bad = false
+            for f in files {
+                switch Result(catching: { () throws(DiagnosticError) in try ConformanceCase.read(path: f) }) {
+                case .success(let c): checks += ConformanceRunner.run(c)
+                case .failure(let e):
+                    report(e.diagnostics)
+                    bad = true
+                }
+            }
+            print(ConformanceRunner.table(checks), terminator: "")
+            if bad { throw ExitCode(2) }
+            if checks.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
+        case .sysfs:
+            try runSysfs()
+        }
+    }
+}
