@@ -274,3 +274,30 @@ func backendIOMMU() throws {
     do { try b.iommuAttachGroup(domain: 99, group: group); Issue.record("EINVAL") } catch { #expect(error.errno == .EINVAL) }
     #expect(b.iommuUnmap(domain: domain, iova: 0x10_0000, size: 0x1000) == 0x1000)
 }
+
+@Test("dma_map_resource: -EIO on a blocked domain, -ENOMEM when the IOVA space is exhausted")
+func dmaMapResourceErrors() throws {
+    var b = try backend(p2pMachine(acs: false))
+    let nic = b.f("nic")
+    let group = try #require(b.iommuGroup(of: nic).value)
+    let blocked = b.iommuDomainAlloc(.blocked)
+    try b.iommuAttachGroup(domain: blocked, group: group)
+    do { _ = try b.dmaMapResource(nic, physical: 0x1000, size: 0x1000, direction: .toDevice); Issue.record("EIO") } catch { #expect(error.errno == .EIO) }
+    var c = try backend(p2pMachine(acs: false))
+    do { _ = try c.dmaMapResource(c.f("nic"), physical: 0, size: 8 << 30, direction: .toDevice); Issue.record("ENOMEM") } catch { #expect(error.errno == .ENOMEM) }
+}
+
+@Test("iommu_group/type: -EACCES unprivileged, -EPERM with a driver bound (except DMA to DMA-FQ), -EINVAL for a bad type")
+func groupType() throws {
+    var b = try backend(p2pMachine(acs: true))
+    let nic = b.f("nic")
+    let group = try #require(b.iommuGroup(of: nic).value)
+    do { try b.iommuGroupStoreType(group: group, "identity", privileged: false, driverBound: false); Issue.record("EACCES") } catch { #expect(error.errno == .EACCES) }
+    do { try b.iommuGroupStoreType(group: group, "identity", privileged: true, driverBound: true); Issue.record("EPERM") } catch { #expect(error.errno == .EPERM) }
+    do { try b.iommuGroupStoreType(group: group, "fast", privileged: true, driverBound: false); Issue.record("EINVAL") } catch { #expect(error.errno == .EINVAL) }
+    try b.iommuGroupStoreType(group: group, "DMA-FQ", privileged: true, driverBound: true)
+    let domain = b.iommuGetDomainForDev(nic)!
+    #expect(b.domains[domain].type == .dmaFQ)
+    try b.iommuGroupStoreType(group: group, "identity", privileged: true, driverBound: false)
+    #expect(b.translation(requester: nic, address: 0x1234) == .identity)
+}

@@ -163,6 +163,33 @@ public struct SimulatedBackend: MappingBackend {
         return domains.count - 1
     }
 
+    /// A write to sysfs `/sys/kernel/iommu_groups/N/type` (`iommu_group_store_type`): `identity`, `DMA`,
+    /// `DMA-FQ` or `auto`. -EACCES without CAP_SYS_ADMIN and CAP_SYS_RAWIO; -EPERM while a driver is bound,
+    /// except the DMA to DMA-FQ switch; -EINVAL for another string.
+    public mutating func iommuGroupStoreType(group: Int, _ text: String, privileged: Bool, driverBound: Bool) throws(MappingError) {
+        let fn = "iommu_group_store_type"
+        guard privileged else { throw MappingError(fn, .EACCES, "needs CAP_SYS_ADMIN and CAP_SYS_RAWIO") }
+        let requested: IOMMUDomainType
+        switch text.trimmingSpaces {
+        case "identity": requested = .identity
+        case "DMA": requested = .dma
+        case "DMA-FQ": requested = .dmaFQ
+        case "auto": requested = .dma
+        default: throw MappingError(fn, .EINVAL, "unknown domain type '\(text)'")
+        }
+        guard let member = semantics.groupNumbers.firstIndex(of: group), let current = iommuGetDomainForDev(member) else {
+            throw MappingError(fn, .EINVAL, "no IOMMU group \(group)")
+        }
+        if driverBound, !(domains[current].type == .dma && requested == .dmaFQ) {
+            throw MappingError(fn, .EPERM, "a driver is bound to a device of group \(group)")
+        }
+        if domains[current].type == .dma && requested == .dmaFQ {
+            domains[current].type = .dmaFQ   // the flush queue is switched on in place
+        } else {
+            groupDomain[group] = iommuDomainAlloc(requested)
+        }
+    }
+
     /// `iommu_attach_group(domain, group)`: the group's devices now translate through `domain`.
     public mutating func iommuAttachGroup(domain: Int, group: Int) throws(MappingError) {
         guard domains.indices.contains(domain) else { throw MappingError("iommu_attach_group", .EINVAL, "no such domain") }

@@ -170,7 +170,6 @@ extension Semantics {
                     return core
                 case .blocked:
                     core.type = .notSupported
-                    core.redirects = true
                     core.blocked = true
                     return core
                 case .redirected:
