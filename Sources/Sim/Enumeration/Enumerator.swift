@@ -68,6 +68,7 @@ struct EnumerationState {
         assignBusNumbers()
         addVirtualFunctions()
         if bag.hasErrors { return }
+        findHostBridgeFunctions()
         assignAddresses()
         checkOverlaps()
         trainLinks()
@@ -106,6 +107,28 @@ struct EnumerationState {
             }
             nextFreeBus[rc.segment] = Int(range.upperBound) + 1
             result.rootComplexes.append(Enumeration.RootComplexState(segment: rc.segment, busRange: range))
+        }
+    }
+
+    /// `pci_host_bridge_dev` (drivers/pci/p2pdma.c): the host bridge named by the root complex's
+    /// `host-bridge` attribute; otherwise the lowest-numbered function on the root bus when it sits at devfn
+    /// 00.0 or is a root port (a host bridge with sibling functions is a device of class host-bridge at 00.0).
+    mutating func findHostBridgeFunctions() {
+        for (r, rc) in topology.rootComplexes.enumerated() where r < result.rootComplexes.count {
+            if let id = rc.hostBridgeID {
+                result.rootComplexes[r].hostBridgeFunctionID = id
+                continue
+            }
+            let rootBus = result.rootComplexes[r].busRange.lowerBound
+            let first = result.functions.indices
+                .filter { result.functions[$0].rootComplex == r && result.functions[$0].upstreamBridge == nil
+                    && result.functions[$0].bdf.bus == rootBus && !result.functions[$0].isVirtualFunction }
+                .min { result.functions[$0].bdf.requesterID < result.functions[$1].bdf.requesterID }
+            guard let f = first else { continue }
+            let fn = result.functions[f]
+            if (fn.bdf.device == 0 && fn.bdf.function == 0) || fn.kind == .rootPort {
+                result.rootComplexes[r].hostBridgeFunctionID = fn.id
+            }
         }
     }
 

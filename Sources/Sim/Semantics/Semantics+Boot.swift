@@ -180,12 +180,15 @@ extension Semantics {
         }
 
         /// Linux 6.1 (as observed with Debian's 6.1.192 under QEMU, reference §3): `pci_std_enable_acs` when an
-        /// IOMMU asked and no quirk handled the device (TB only for external-facing ports, not modelled), then
+        /// IOMMU asked and no quirk handled the device (TB under `pci=noats`; external-facing ports are not modelled), then
         /// `pci_disable_acs_redir`, which clears RR, CR and EC from the value the kernel just wrote
         /// (`0x001d` -> `0x0011`). There is no `config_acs`.
         mutating func enableACS61(_ n: Int) {
             if acsRequested, !deviceSpecificEnableACS(n), nodes.hasACS[n] {
                 control[n] |= nodes.acsCapability[n] & ACSIsolation.svRRCRUF
+                // 6.1's pci_std_enable_acs also sets TB under pci=noats ("Enable Translation Blocking for
+                // external devices and noats"); seen under QEMU: a root port's control reads 0x001f.
+                if parameters.atsDisabled { control[n] |= nodes.acsCapability[n] & ACSIsolation.tb }
                 controlWord[n] = control[n]
             }
             disableACSRedirect61(n)
