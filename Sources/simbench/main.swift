@@ -23,6 +23,8 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "hold-sizes", summary: "engine hold model at 100, 1,000, 100,000 and 1,000,000 pending", run: holdSizesBenchmark),
     Benchmark(name: "semantics", summary: "IOMMU groups + all-pairs p2pdma matrix of a generated 1,024-endpoint machine", run: semanticsBenchmark),
     Benchmark(name: "topology", summary: "parse + validate + enumerate a generated 10,240-endpoint topology, and peak memory", run: topologyBenchmark),
+    Benchmark(name: "transport", summary: "transport model: 1 GiB DMA write through one Gen4 x16 switch, events/s, memory", run: transportBenchmark),
+    Benchmark(name: "transport-simpy", summary: "the tools/simpy_link.py transfer (64 MiB, Gen4 x16, MPS 256) through the transport model", run: { try transportSimPyComparison(bytes: 64 << 20) }),
 ]
 
 // MARK: - Engine
