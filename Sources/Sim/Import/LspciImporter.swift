@@ -1,0 +1,588 @@
+// simrun import lspci: `lspci -vvv` text (with or without -nn, -D), optionally `lspci -tv` for the tree.
+
+/// Reads `lspci -vvv` output as pciutils' lspci.c and ls-caps.c print it, tolerating pasted text: tabs
+/// turned into spaces, lines wrapped by a terminal or a mail client, stray lines. What cannot be read is
+/// reported with its line number; only input with no device at all is an error.
+public enum LspciImporter {
+    public static func read(path: String, treePath: String? = nil, options: ImportOptions = ImportOptions()) throws(DiagnosticError) -> ImportResult {
+        let text = try readText(path)
+        let tree = try treePath.map { p throws(DiagnosticError) in try readText(p) }
+        let m = try machine(text: text, file: path, tree: tree, treeFile: treePath)
+        return try TopologyAssembler.assemble(m, options: options)
+    }
+
+    static func readText(_ path: String) throws(DiagnosticError) -> String {
+        let bytes = try SafeXML.readFile(path, limits: XMLLimits(maxBytes: 64 << 20))
+        if bytes.contains(0) { throw DiagnosticError(file: path, "file contains NUL bytes: not lspci text output") }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Parses the text into facts; throws when no device header is found.
+    public static func machine(text: String, file: String, tree: String? = nil, treeFile: String? = nil) throws(DiagnosticError) -> ImportedMachine {
+        var parser = LspciParser(file: file)
+        parser.parse(text)
+        guard !parser.devices.isEmpty else {
+            var bag = DiagnosticBag(file: file)
+            bag.append(contentsOf: parser.bag.diagnostics)
+            bag.error(nil, "no lspci device found (expected lines like '0000:00:01.0 PCI bridge [0604]: ...' from lspci -vvv)")
+            throw DiagnosticError(bag.sorted)
+        }
+        var m = ImportedMachine(format: "lspci", origin: file)
+        m.sources = ["devices, IDs, class, revision: the device header lines and Subsystem:",
+                     "BARs: Region N:; bridge windows: Memory/Prefetchable memory behind bridge:; bus numbers: Bus:",
+                     "port type, MPS, MRRS, links: Capabilities: Express (DevCap, DevCtl, LnkCap, LnkSta, LnkCtl, DevCap2, DevCtl2)",
+                     "ACS: ACSCap/ACSCtl; ATS, PASID, SR-IOV: their capability lines",
+                     "drivers: Kernel driver in use:; NUMA node:, IOMMU group: lines"]
+        var functions = parser.devices
+        var treeParents: [BDF: BDF?]?
+        if let tree {
+            var t = LspciTreeParser(file: treeFile ?? "<tree>")
+            t.parse(tree)
+            parser.bag.append(contentsOf: t.bag.diagnostics)
+            if t.parents.isEmpty {
+                parser.bag.warning(nil, "\(treeFile ?? "tree"): no lspci -tv tree found; the tree comes from the bridges' Bus: lines")
+            } else {
+                treeParents = t.parents
+                m.sources.append("tree: lspci -tv (\(treeFile ?? "tree"))")
+            }
+        }
+        if treeParents == nil { m.sources.append("tree: the bridges' Bus: primary/secondary/subordinate lines") }
+        markVirtualFunctions(&functions)
+        if functions.contains(where: { $0.acs.map { !$0.control.isEmpty } == true }) {
+            m.assumptions.append(ImportedMachine.liveACSControl)
+        }
+        assignParents(&functions, tree: treeParents, bag: &parser.bag)
+        if parser.accessDenied > 0 {
+            m.assumptions.append("lspci could not read the capabilities of \(parser.accessDenied) function\(parser.accessDenied == 1 ? "" : "s") (<access denied>: run as root): port type, link, MPS, ACS unknown there")
+        }
+        if functions.contains(where: { $0.iommuGroup != nil }) { m.hasIOMMUGroups = true }
+        m.functions = functions
+        m.diagnostics = parser.bag.diagnostics
+        return m
+    }
+
+    /// lspci lists enabled VFs as functions of their own; they follow from the PF's SR-IOV capability
+    /// (routing ID = PF + First VF Offset + VF Stride x i), which also gives their BAR sizes lspci leaves out.
+    static func markVirtualFunctions(_ functions: inout [ImportedFunction]) {
+        for pf in functions.indices {
+            guard let s = functions[pf].sriov, s.enabledVFs > 0 else { continue }
+            let base = Int(functions[pf].bdf.requesterID)
+            for i in 0..<s.enabledVFs {
+                let rid = base + (s.offset ?? 1) + (s.stride ?? 1) * i
+                guard rid <= 0xFFFF else { break }
+                let bdf = BDF(segment: functions[pf].bdf.segment, requesterID: UInt16(rid))
+                guard let vf = functions.firstIndex(where: { $0.bdf == bdf }) else { continue }
+                functions[vf].isVirtualFunction = true
+                if i == 0 {
+                    for k in functions[pf].sriov!.bars.indices where functions[pf].sriov!.bars[k].size == 0 {
+                        let index = functions[pf].sriov!.bars[k].index
+                        if let size = functions[vf].bars.first(where: { $0.index == index })?.size { functions[pf].sriov!.bars[k].size = size }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parents from the -tv tree, else from the bridges' secondary bus numbers.
+    static func assignParents(_ functions: inout [ImportedFunction], tree: [BDF: BDF?]?, bag: inout DiagnosticBag) {
+        let known = Set(functions.map(\.bdf))
+        if let tree {
+            for i in functions.indices {
+                if let p = tree[functions[i].bdf] {
+                    functions[i].parent = p.flatMap { known.contains($0) ? $0 : nil }
+                } else {
+                    bag.warning(functions[i].line, "\(functions[i].bdf) is not in the lspci -tv tree; its place comes from the Bus: lines")
+                    functions[i].parent = parentByBus(functions[i], functions)
+                }
+            }
+            return
+        }
+        var reported = Set<UInt16>()
+        for i in functions.indices {
+            functions[i].parent = parentByBus(functions[i], functions)
+            let f = functions[i]
+            if f.parent == nil, let range = functions.first(where: { b in
+                b.bdf.segment == f.bdf.segment && b.secondaryBus.map { $0 < f.bdf.bus } == true && b.subordinateBus.map { $0 >= f.bdf.bus } == true
+            }), !reported.contains(UInt16(f.bdf.bus)) {
+                reported.insert(UInt16(f.bdf.bus))
+                bag.warning(f.line, "bus \(hex(f.bdf.bus, 2)) lies below \(range.bdf) but no bridge in the input has it as its secondary bus (a bridge is missing or unreadable); taken as a root bus")
+            }
+        }
+    }
+
+    static func parentByBus(_ f: ImportedFunction, _ all: [ImportedFunction]) -> BDF? {
+        all.first { $0.bdf != f.bdf && $0.bdf.segment == f.bdf.segment && $0.secondaryBus == f.bdf.bus && $0.secondaryBus != $0.bdf.bus }?.bdf
+    }
+}
+
+/// One logical line of lspci output: its key (`LnkSta`, `Region 0`, `Capabilities`) and value.
+struct LspciLine {
+    var key: String?
+    var value: String
+    var line: Int
+}
+
+struct LspciParser {
+    var bag: DiagnosticBag
+    var devices: [ImportedFunction] = []
+    var accessDenied = 0
+
+    init(file: String) { bag = DiagnosticBag(file: file) }
+
+    /// A terminal wraps only lines at least this wide (tabs counted as 8); shorter lines end where they end.
+    static let wrapColumn = 60
+
+    /// A device header: `[DDDD:]BB:DD.F <class>: <names> [vvvv:dddd] (rev xx)`.
+    static func headerBDF(_ line: Substring) -> (BDF, Substring)? {
+        let t = line.drop { $0 == " " || $0 == "\t" }
+        guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
+        let address = t[..<space]
+        let parts = address.split(separator: ":")
+        guard parts.count == 2 || parts.count == 3, parts[parts.count - 2].count == 2, parts.last!.count == 4,
+              parts.count == 2 || (parts[0].count >= 4 && parts[0].allSatisfy(\.isHexDigit)),
+              let bdf = BDF(address) else { return nil }
+        let rest = t[space...].trimmingSpaces
+        guard rest.contains(":") else { return nil }
+        return (bdf, rest)
+    }
+
+    static func key(of text: Substring) -> String? {
+        guard let colon = text.firstIndex(of: ":"), let first = text.first, first.isLetter else { return nil }
+        let key = text[..<colon]
+        guard key.count <= 40, key.allSatisfy({ $0.isLetter || $0.isNumber || " _/#().-".contains($0) }) else { return nil }
+        let after = text.index(after: colon)
+        guard after == text.endIndex || text[after] == " " || text[after] == "\t" else { return nil }
+        return String(key)
+    }
+
+    mutating func parse(_ text: String) {
+        var current: (bdf: BDF, header: Substring, line: Int)?
+        var lines: [LspciLine] = []
+        var stray = 0
+        var firstStray: Int?
+        func flush(_ p: inout LspciParser) {
+            if let c = current { p.device(c.bdf, header: c.header, headerLine: c.line, lines: lines) }
+            lines = []
+        }
+        var previousLength = 0
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let lineNumber = n + 1
+            var row = raw
+            if row.hasSuffix("\r") { row = row.dropLast() }
+            defer { previousLength = row.replacingOccurrences(of: "\t", with: "        ").count }
+            if row.trimmingSpaces.isEmpty { continue }
+            if let (bdf, rest) = Self.headerBDF(row) {
+                flush(&self)
+                current = (bdf, rest, lineNumber)
+                continue
+            }
+            guard current != nil else {
+                stray += 1
+                if firstStray == nil { firstStray = lineNumber }
+                continue
+            }
+            let indented = row.first == " " || row.first == "\t"
+            let body = row.trimmingSpaces
+            if body.hasPrefix("!!!") {
+                lines.append(LspciLine(key: nil, value: String(body), line: lineNumber))
+            } else if let key = Self.key(of: body) {
+                let value = body[body.index(after: body.firstIndex(of: ":")!)...].trimmingSpaces
+                lines.append(LspciLine(key: key, value: String(value), line: lineNumber))
+            } else if body.hasPrefix("$ ") || body.hasPrefix("# ") || body.hasPrefix("lspci ") {
+                bag.warning(lineNumber, "a shell line, not lspci -vvv output; ignored: \(body.prefix(60))")
+            } else if !lines.isEmpty {
+                // A line without a key continues lspci's multi-line value. An unindented one after a line as wide
+                // as a terminal is the rest of a wrapped line and joins without a space; after a shorter line
+                // the paste lost its indentation, and it joins with one.
+                let wrapped = !indented && previousLength >= LspciParser.wrapColumn
+                lines[lines.count - 1].value += (wrapped ? "" : " ") + body
+            } else if !indented, var c = current {
+                c.header += body
+                current = c
+            } else {
+                lines.append(LspciLine(key: nil, value: String(body), line: lineNumber))
+            }
+        }
+        flush(&self)
+        if stray > 0 {
+            bag.warning(firstStray, "\(stray) line\(stray == 1 ? "" : "s") before the first device header ignored")
+        }
+    }
+
+    mutating func device(_ bdf: BDF, header: Substring, headerLine: Int, lines: [LspciLine]) {
+        var f = ImportedFunction(bdf: bdf, line: headerLine)
+        parseHeader(header, into: &f, line: headerLine)
+        var context = ""          // capability the current lines belong to
+        var statusCap: Bool?      // Status: Cap+ (a capability list exists)
+        var denied = false
+        var sawCapabilities = false
+        var sawExtended = false
+        var unreadable: (reason: String, line: Int)?
+        var vfBars: [ImportedBAR] = []
+        var sriov: ImportedSRIOV?
+        for l in lines {
+            let v = l.value
+            guard let key = l.key else {
+                if v.hasPrefix("!!!") { unreadable = (String(v.dropFirst(3).trimmingSpaces), l.line) }
+                continue
+            }
+            switch key {
+            case "Capabilities":
+                sawCapabilities = true
+                if v.contains("<access denied>") || v.contains("<unavailable>") {
+                    if !denied { accessDenied += 1 }
+                    denied = true
+                    context = "denied"
+                    continue
+                }
+                if v.hasPrefix("[") , let close = v.firstIndex(of: "]") {
+                    let tag = v[v.index(after: v.startIndex)..<close]
+                    if tag.contains(" v") || (Int(tag.split(separator: " ")[0], radix: 16) ?? 0) >= 0x100 { sawExtended = true }
+                    let name = v[v.index(after: close)...].trimmingSpaces
+                    context = capabilityContext(name, into: &f, line: l.line)
+                } else {
+                    context = ""
+                }
+            case "Kernel driver in use":
+                f.driver = v.split(separator: " ").first.map(String.init)
+                context = ""
+            case "Kernel modules":
+                context = ""
+            case "Subsystem" where context == "":
+                f.subsystemID = Self.lastID(in: Substring(v)) ?? Self.leadingID(Substring(v))
+            case "NUMA node":
+                f.numaNode = Int(v.trimmingSpaces)
+            case "IOMMU group":
+                f.iommuGroup = Int(v.trimmingSpaces)
+            case "Bus" where context == "":
+                f.secondaryBus = Self.field("secondary=", in: v).flatMap { UInt8($0, radix: 16) }
+                f.subordinateBus = Self.field("subordinate=", in: v).flatMap { UInt8($0, radix: 16) }
+            case "Memory behind bridge":
+                f.memoryWindow = Self.window(v)
+            case "Prefetchable memory behind bridge":
+                f.prefetchableWindow = Self.window(v)
+            case _ where key.hasPrefix("Region "):
+                guard let index = Int(key.dropFirst(7).trimmingSpaces), (0...5).contains(index) else {
+                    bag.warning(l.line, "\(bdf): cannot read region number in '\(key)'")
+                    continue
+                }
+                guard let bar = Self.region(index, v, sizeRequired: context != "sriov") else {
+                    if !v.contains("[disabled]") { bag.warning(l.line, "\(bdf): cannot read '\(key): \(v)'") }
+                    continue
+                }
+                if context == "sriov" { vfBars.append(bar) } else if context == "" || context == "denied" {
+                    f.bars.append(bar)
+                    f.barsKnown = true
+                }
+            case _ where context == "express" && ["DevCap", "DevCtl", "LnkCap", "LnkCtl", "LnkSta", "DevCap2", "DevCtl2"].contains(key):
+                express(key, v, into: &f, line: l.line)
+            case "Status" where context == "":
+                statusCap = Self.flag("Cap", in: v)
+            case "ACSCap" where context == "acs":
+                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                f.acs?.capability = Self.acsFlags(v)
+            case "ACSCtl" where context == "acs":
+                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                f.acs?.control = Self.acsFlags(v)
+            case "Initial VFs" where context == "sriov":
+                let total = Self.number(after: "Total VFs:", in: v) ?? 0
+                let num = Self.number(after: "Number of VFs:", in: v) ?? 0
+                sriov = ImportedSRIOV(totalVFs: total, enabledVFs: num)
+            case "VF offset" where context == "sriov":
+                sriov?.offset = Int(v.split(separator: ",").first?.trimmingSpaces ?? "")
+                sriov?.stride = Self.number(after: "stride:", in: v)
+                sriov?.vfDevice = Self.field("Device ID:", in: v).flatMap { UInt16($0, radix: 16) }
+            default:
+                break
+            }
+        }
+        if !vfBars.isEmpty { sriov?.bars = vfBars }
+        if let s = sriov, s.totalVFs > 0 { f.sriov = s }
+        // lspci -vvv prints every region: a readable function without Region lines has no BARs.
+        if unreadable == nil { f.barsKnown = true }
+        if let (reason, line) = unreadable {
+            if f.id?.vendor == 0xFFFF || f.id == nil {
+                bag.warning(line, "\(bdf): lspci could not read its configuration space (\(reason)) and the header has no IDs: left out")
+                return
+            }
+            bag.warning(line, "\(bdf): lspci could not read its configuration space (\(reason)); only the header line is used")
+        } else if denied {
+            // Capabilities unknown: PCIe-ness, port type, ACS stay unknown.
+        } else if f.portType != nil {
+            // ACS lives in extended space: known (present or absent) when extended capabilities were listed.
+            f.acsKnown = f.acs != nil || sawExtended
+            if sawExtended {
+                if f.supportsATS == nil { f.supportsATS = false }
+                if f.supportsPASID == nil { f.supportsPASID = false }
+            }
+        } else if sawCapabilities || statusCap == false {
+            // A capability list without Express (or none at all): conventional PCI.
+            f.isPCIe = false
+            f.acsKnown = true
+        }
+        devices.append(f)
+    }
+
+    /// Sets what a capability header says and returns the context for its lines.
+    func capabilityContext(_ name: Substring, into f: inout ImportedFunction, line: Int) -> String {
+        if name.hasPrefix("Express") {
+            var rest = name.dropFirst(7).trimmingSpaces
+            if rest.hasPrefix("("), let close = rest.firstIndex(of: ")") { rest = rest[rest.index(after: close)...].trimmingSpaces }
+            let byLength = PCIePortType.allCases.sorted { $0.lspciName.count > $1.lspciName.count }
+            if let t = byLength.first(where: { rest.hasPrefix($0.lspciName) }) {
+                f.portType = t
+            }
+            f.isPCIe = true
+            return "express"
+        }
+        if name.hasPrefix("Access Control Services") { return "acs" }
+        if name.hasPrefix("Address Translation Service") { f.supportsATS = true; return "ats" }
+        if name.hasPrefix("Process Address Space ID") { f.supportsPASID = true; return "pasid" }
+        if name.hasPrefix("Single Root I/O Virtualization") { return "sriov" }
+        return "other"
+    }
+
+    mutating func express(_ key: String, _ v: String, into f: inout ImportedFunction, line: Int) {
+        switch key {
+        case "DevCap":
+            f.maxPayloadSupported = Self.bytes(after: "MaxPayload", in: v)
+        case "DevCtl":
+            f.maxPayload = Self.bytes(after: "MaxPayload", in: v)
+            f.maxReadRequest = Self.bytes(after: "MaxReadReq", in: v)
+            if let ext = Self.flag("ExtTag", in: v) { f.tagBits = ext ? 8 : 5 }
+        case "DevCtl2":
+            if Self.flag("10BitTagReq", in: v) == true { f.tagBits = 10 }
+        case "LnkCap":
+            let (g, w) = Self.speedAndWidth(v)
+            f.maxLinkGeneration = g
+            f.maxLinkWidth = w
+            if g == nil && w == nil { bag.warning(line, "\(f.bdf): cannot read speed and width in 'LnkCap: \(v)'") }
+        case "LnkSta":
+            let (g, w) = Self.speedAndWidth(v)
+            f.linkGeneration = g
+            f.linkWidth = w
+        case "LnkCtl":
+            if let rcb = Self.bytes(after: "RCB", in: v) { f.readCompletionBoundary = rcb }
+        default:
+            break
+        }
+    }
+
+    mutating func parseHeader(_ header: Substring, into f: inout ImportedFunction, line: Int) {
+        guard let colon = header.range(of: ": ") ?? header.range(of: ":") else { return }
+        let classText = header[..<colon.lowerBound].trimmingSpaces
+        let rest = header[colon.upperBound...]
+        var class16: UInt16?
+        if classText.count == 4, let c = UInt16(classText, radix: 16) {
+            class16 = c                                           // lspci -n: "0604: 8086:1901"
+            f.id = Self.leadingID(rest)
+        } else if classText.hasSuffix("]"), let open = classText.lastIndex(of: "[") {
+            class16 = UInt16(classText[classText.index(after: open)..<classText.index(before: classText.endIndex)], radix: 16)
+        } else if classText.hasPrefix("Class "), let c = UInt16(classText.dropFirst(6).trimmingSpaces, radix: 16) {
+            class16 = c
+        } else {
+            class16 = PCIClass.lspciNames[String(classText)]
+            if class16 == nil { bag.warning(line, "\(f.bdf): unknown class name '\(classText)'") }
+        }
+        if f.id == nil { f.id = Self.lastID(in: rest) }
+        let progIf = Self.field("(prog-if", in: String(rest)).flatMap { UInt8($0.prefix(2), radix: 16) } ?? 0
+        if let c = class16 { f.classCode = UInt32(c) << 8 | UInt32(progIf) }
+        if let r = Self.field("(rev", in: String(rest)) { f.revision = UInt8(r.prefix(2), radix: 16) }
+    }
+
+    // MARK: - Field readers
+
+    /// The last `[vvvv:dddd]` in a text (vendor and device names may hold other brackets).
+    static func lastID(in text: Substring) -> PCIID? {
+        var found: PCIID?
+        var i = text.startIndex
+        while let open = text[i...].firstIndex(of: "[") {
+            let end = text.index(open, offsetBy: 11, limitedBy: text.endIndex) ?? text.endIndex
+            if text.distance(from: open, to: end) == 11, text[text.index(before: end)] == "]",
+               let id = PCIID(text[text.index(after: open)..<text.index(before: end)]) {
+                found = id
+            }
+            i = text.index(after: open)
+        }
+        return found
+    }
+
+    /// `8086:1901 (rev 07)` as lspci -n prints it.
+    static func leadingID(_ text: Substring) -> PCIID? {
+        PCIID(text.trimmingSpaces.prefix(9))
+    }
+
+    /// The word after a marker: `secondary=01,` -> `01`.
+    static func field(_ marker: String, in text: String) -> String? {
+        guard let r = text.range(of: marker) else { return nil }
+        let word = text[r.upperBound...].trimmingSpaces.prefix { $0.isHexDigit || $0.isLetter }
+        return word.isEmpty ? nil : String(word)
+    }
+
+    static func number(after marker: String, in text: String) -> Int? {
+        field(marker, in: text).flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+
+    /// `MaxPayload 256 bytes` -> 256.
+    static func bytes(after marker: String, in text: String) -> Int? {
+        guard let r = text.range(of: marker) else { return nil }
+        let digits = text[r.upperBound...].trimmingSpaces.prefix { $0.isNumber }
+        return Int(digits)
+    }
+
+    /// `ExtTag+` -> true, `ExtTag-` -> false; the name must start a word.
+    static func flag(_ name: String, in text: String) -> Bool? {
+        var search = text[...]
+        while let r = search.range(of: name) {
+            let before = r.lowerBound == text.startIndex ? " " : text[text.index(before: r.lowerBound)]
+            if (before == " " || before == "\t" || before == ",") && r.upperBound < text.endIndex {
+                let sign = text[r.upperBound]
+                if sign == "+" { return true }
+                if sign == "-" { return false }
+            }
+            search = text[r.upperBound...]
+        }
+        return nil
+    }
+
+    static func acsFlags(_ text: String) -> ACSFlags {
+        var flags = ACSFlags()
+        for (bit, _, name) in ACSFlags.named where flag(name, in: text) == true { flags.insert(bit) }
+        return flags
+    }
+
+    /// `Speed 16GT/s (ok), Width x16 (downgraded)`, `Port #0, Speed 8GT/s, Width x4`, wrap-tolerant.
+    static func speedAndWidth(_ text: String) -> (LinkGeneration?, Int?) {
+        var generation: LinkGeneration?
+        if let r = text.range(of: "Speed") {
+            let after = text[r.upperBound...].trimmingSpaces
+            let number = after.prefix { $0.isNumber || $0 == "." }
+            if let v = Double(number), after.dropFirst(number.count).trimmingSpaces.hasPrefix("GT/s") {
+                generation = LinkGeneration(gigatransfersPerSecond: v)
+            }
+        }
+        var width: Int?
+        if let r = text.range(of: "Width") {
+            let after = text[r.upperBound...].trimmingSpaces
+            if after.hasPrefix("x") { width = Int(after.dropFirst().prefix { $0.isNumber }) }
+        }
+        return (generation, width.flatMap { $0 > 0 ? $0 : nil })
+    }
+
+    /// `Memory at de000000 (32-bit, non-prefetchable) [size=16M]`, `I/O ports at e000 [size=128]`,
+    /// `Memory at <unassigned> (64-bit, prefetchable) [virtual] [size=32M]`.
+    static func region(_ index: Int, _ text: String, sizeRequired: Bool) -> ImportedBAR? {
+        let isIO = text.contains("I/O ports")
+        guard isIO || text.contains("Memory at") else { return nil }
+        var address: UInt64?
+        if let r = text.range(of: " at ") ?? text.range(of: "at ") {
+            let word = text[r.upperBound...].trimmingSpaces.prefix { $0.isHexDigit }
+            address = UInt64(word, radix: 16)
+        }
+        var size: UInt64 = 0
+        if let r = text.range(of: "[size=") {
+            let word = text[r.upperBound...].prefix { $0 != "]" }
+            size = ByteSize.parse(word) ?? 0
+        }
+        if size == 0 && sizeRequired { return nil }
+        let compact = text.replacingOccurrences(of: " ", with: "")
+        return ImportedBAR(index: index, size: size, address: address == 0 ? nil : address,
+                           is64Bit: compact.contains("(64-bit"), isPrefetchable: compact.contains(",prefetchable"), isIO: isIO)
+    }
+
+    /// `de000000-df0fffff [size=17M]`; nil for `[disabled]` or `None`.
+    static func window(_ text: String) -> AddressRange? {
+        let word = text.trimmingSpaces.prefix { $0.isHexDigit || $0 == "-" }
+        let parts = word.split(separator: "-")
+        guard parts.count == 2, let s = UInt64(parts[0], radix: 16), let e = UInt64(parts[1], radix: 16), e > s,
+              !text.contains("[disabled]") else { return nil }
+        return AddressRange(start: s, end: e)
+    }
+}
+
+/// Reads `lspci -tv` (or `-t`) trees: which function sits below which bridge.
+///
+/// Each entry `DD.F` is drawn two columns right of its branch character; siblings share that column and the
+/// first child of a bridge follows the bridge's `-[bus]-` on the same line (pciutils ls-tree.c).
+struct LspciTreeParser {
+    var bag: DiagnosticBag
+    /// Parent bridge of each function (nil: on a root bus).
+    var parents: [BDF: BDF?] = [:]
+
+    init(file: String) { bag = DiagnosticBag(file: file) }
+
+    enum Node {
+        case root(segment: UInt16, bus: UInt8)
+        case bridge(BDF, secondary: UInt8)
+        var bus: UInt8 {
+            switch self {
+            case .root(_, let b): b
+            case .bridge(_, let s): s
+            }
+        }
+        var segment: UInt16 {
+            switch self {
+            case .root(let s, _): s
+            case .bridge(let b, _): b.segment
+            }
+        }
+        var bdf: BDF? {
+            if case .bridge(let b, _) = self { return b }
+            return nil
+        }
+    }
+
+    mutating func parse(_ text: String) {
+        var childColumn: [Int: Node] = [:]
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let chars = Array(raw.hasSuffix("\r") ? raw.dropLast() : raw)
+            var i = 0
+            var pending: Node?       // a bridge or root whose first child follows on this line
+            var lastEntry: BDF?
+            while i < chars.count {
+                let c = chars[i]
+                if " |+-\\`".contains(c) { i += 1; continue }
+                if c == "[" {
+                    guard let close = chars[i...].firstIndex(of: "]") else { break }
+                    let content = String(chars[(i + 1)..<close])
+                    if content.contains(":") {
+                        let parts = content.split(separator: ":")
+                        if parts.count == 2, let seg = UInt16(parts[0], radix: 16), let bus = UInt8(parts[1], radix: 16) {
+                            pending = .root(segment: seg, bus: bus)
+                        }
+                    } else if let entry = lastEntry, let secondary = UInt8(content.split(separator: "-").first ?? "", radix: 16) {
+                        pending = .bridge(entry, secondary: secondary)
+                    }
+                    lastEntry = nil
+                    i = close + 1
+                    continue
+                }
+                // An entry: two hex digits, '.', one digit.
+                if i + 3 < chars.count, chars[i].isHexDigit, chars[i + 1].isHexDigit, chars[i + 2] == ".", chars[i + 3].isNumber,
+                   let dev = UInt8(String(chars[i...(i + 1)]), radix: 16), let fn = UInt8(String(chars[i + 3])), dev < 32, fn < 8 {
+                    let column = i
+                    let parent: Node?
+                    if let p = pending {
+                        parent = p
+                        childColumn[column] = p
+                        pending = nil
+                    } else {
+                        parent = childColumn[column]
+                    }
+                    guard let parent else {
+                        bag.warning(n + 1, "lspci -tv: entry at column \(column + 1) has no bridge above it; ignored")
+                        break
+                    }
+                    let bdf = BDF(segment: parent.segment, bus: parent.bus, device: dev, function: fn)
+                    parents[bdf] = .some(parent.bdf)
+                    lastEntry = bdf
+                    i += 4
+                    // A bridge continues with -[bus]; anything else is the device's name.
+                    if i + 1 < chars.count, chars[i] == "-", chars[i + 1] == "[" { i += 1; continue }
+                    break
+                }
+                break
+            }
+        }
+    }
+}

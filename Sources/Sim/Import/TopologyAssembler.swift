@@ -1,0 +1,715 @@
+// Turns what an importer read (an `ImportedMachine`) into a `Topology` that validates and enumerates.
+//
+// The one place where imported facts become topology values: roles from the PCIe port type (or, when that
+// is unknown, from the class code and the position in the tree), explicit bus, device, function numbers,
+// BAR addresses and windows (so enumeration checks them instead of inventing them), names, and a record of
+// every fact that had to be assumed (`import.assumption` and `import.unknown` parameters).
+
+/// Choices an importer leaves to the user.
+public struct ImportOptions: Sendable, Hashable {
+    /// Which link state becomes the topology's trained link.
+    public enum TrainedLink: String, Sendable, CaseIterable {
+        /// LnkSta as read: a link below what both ends support is written as `trained-gen`/`trained-width`.
+        /// GPUs lower their link speed when idle, so an idle machine shows slow links.
+        case current
+        /// LnkCap only: every link trains to the best both ends support (what NCCL and hwloc report).
+        case capability
+    }
+    /// Topology name; nil chooses `imported-<format>`.
+    public var name: String?
+    public var trainedLink: TrainedLink
+    /// The CPU, for sources that do not say (lspci) or to override what they say.
+    public var cpu: ImportedCPU?
+    public init(name: String? = nil, trainedLink: TrainedLink = .current, cpu: ImportedCPU? = nil) {
+        self.name = name
+        self.trainedLink = trainedLink
+        self.cpu = cpu
+    }
+}
+
+/// An imported machine: the topology, where its facts came from, what was assumed, and the warnings.
+public struct ImportResult: Sendable {
+    public var topology: Topology
+    public var enumeration: Enumeration
+    public var format: String
+    public var origin: String
+    public var sources: [String]
+    /// Machine-wide assumptions (per-device ones are `import.*` parameters on the device).
+    public var assumptions: [String]
+    public var warnings: [Diagnostic]
+    /// PCI functions the source listed (virtual functions included).
+    public var functionsRead: Int
+}
+
+/// Fact keys written in `import.unknown` parameters, with the default the topology then carries.
+public enum ImportedFact: String, Sendable, CaseIterable {
+    case id, classCode = "class", portType = "port-type", link, mps, mrrs, acs, bars, addresses, p2pmemBAR = "p2pmem-bar"
+
+    /// What the topology says instead, for the one warning per missing fact.
+    public var defaultText: String {
+        switch self {
+        case .id: "vendor:device unknown: written as ffff:ffff"
+        case .classCode: "class code unknown: modeled as a generic endpoint or a PCI bridge by position"
+        case .portType: "PCIe port type unknown: role inferred from the class code and the position in the tree"
+        case .link: "link capability unknown: inherited from the port above (root ports: the root complex's Gen4 x16 default)"
+        case .mps: "Max Payload Size Supported unknown: the model default 256 bytes applies"
+        case .mrrs: "Max Read Request Size unknown: the model default 512 bytes applies"
+        case .acs: "ACS unknown: written as no ACS capability (semantics treat the port as not isolating)"
+        case .bars: "BARs unknown: none modeled"
+        case .addresses: "BAR addresses unknown or unassigned: enumeration assigns this root complex's addresses"
+        case .p2pmemBAR: "p2pmem BAR and offset not reported: the smallest BAR that holds it, offset 0"
+        }
+    }
+}
+
+public enum TopologyAssembler {
+    /// Builds, checks and enumerates the topology; throws (exit 1) only when nothing usable remains.
+    public static func assemble(_ machine: ImportedMachine, options: ImportOptions = ImportOptions()) throws(DiagnosticError) -> ImportResult {
+        var state = AssemblyState(machine: machine, options: options)
+        state.build()
+        return try state.finish()
+    }
+
+    /// `imported-lspci` style names: letters, digits, `_ . -`, starting with a letter.
+    public static func sanitizedName(_ text: String, fallback: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "." || c == "-"
+            out.unicodeScalars.append(ok ? c : "-")
+        }
+        while out.hasPrefix("-") || out.hasPrefix(".") { out.removeFirst() }
+        if let f = out.unicodeScalars.first, !((f >= "a" && f <= "z") || (f >= "A" && f <= "Z") || f == "_") { out = "m" + out }
+        if out.isEmpty { out = fallback }
+        return String(out.prefix(64))
+    }
+}
+
+struct AssemblyState {
+    let machine: ImportedMachine
+    let options: ImportOptions
+    var bag: DiagnosticBag
+    var topology: Topology
+    var assumptions: [String]
+    /// Function by BDF (virtual functions and duplicates left out).
+    var functions: [BDF: ImportedFunction] = [:]
+    var children: [BDF: [BDF]] = [:]
+    var rootBus: [RootKey: [BDF]] = [:]
+    var nameCounters: [String: Int] = [:]
+    var usedNames = Set<String>()
+    /// Names the source gives, kept free for their functions even when generated names come first.
+    var reservedNames = Set<String>()
+    /// Effective LnkCap per device index (own, else inherited), to decide what a trained link is below.
+    var capability: [LinkCapability] = []
+    /// Functions each fact is unknown for: one warning per fact.
+    var unknown: [ImportedFact: [BDF]] = [:]
+    /// VF BARs left out of root complexes with explicit addresses (restored when addresses are dropped).
+    var droppedVFBars: [Int: [BAR]] = [:]
+    var dropped: [(BDF, String, Int?)] = []
+    /// Root complexes whose addresses were left to enumeration because some BARs had none.
+    var addressesDropped: [String] = []
+    /// Functions written as function 0 because the input lacks their device's function 0.
+    var renumbered = Set<BDF>()
+
+    struct RootKey: Hashable, Comparable {
+        var segment: UInt16
+        var bus: UInt8
+        static func < (a: RootKey, b: RootKey) -> Bool { (a.segment, a.bus) < (b.segment, b.bus) }
+    }
+
+    init(machine: ImportedMachine, options: ImportOptions) {
+        self.machine = machine
+        self.options = options
+        bag = DiagnosticBag(file: machine.origin)
+        bag.append(contentsOf: machine.diagnostics)
+        topology = Topology(name: TopologyAssembler.sanitizedName(options.name ?? "imported-\(machine.format)", fallback: "imported"))
+        assumptions = machine.assumptions
+        reservedNames = Set(machine.functions.compactMap(\.name))
+    }
+
+    // MARK: - Building
+
+    mutating func build() {
+        indexFunctions()
+        var keys = Set(rootBus.keys)
+        for hb in machine.hostBridges { keys.insert(RootKey(segment: hb.segment, bus: hb.bus)) }
+        for key in keys.sorted() {
+            let hb = machine.hostBridges.first { $0.segment == key.segment && $0.bus == key.bus }
+            buildRootComplex(key, hb)
+        }
+        buildSockets()
+        topology.iommus = machine.iommus
+        if machine.hasIOMMUGroups, machine.iommus.isEmpty {
+            let kind: IOMMUKind?
+            switch topology.sockets.first?.cpuVendor {
+            case .intel: kind = .vtd
+            case .amd: kind = .amdVi
+            case .arm: kind = .smmuv3
+            default: kind = nil
+            }
+            if let kind {
+                topology.iommus = [IOMMUUnit(name: "iommu0", kind: kind, mode: .dma)]
+                for r in topology.rootComplexes.indices { topology.rootComplexes[r].iommu = "iommu0" }
+                assumptions.append("the input lists IOMMU groups but not the IOMMU units: one \(kind.rawValue) unit 'iommu0' (the CPU vendor's kind) in mode dma translates for every root complex")
+            } else {
+                note("the input lists IOMMU groups but the IOMMU kind is unknown (CPU vendor unknown): modeled without an IOMMU; give --cpu-vendor")
+            }
+        }
+        if let k = machine.kernel { topology.kernel = k }
+        reportDropped()
+    }
+
+    mutating func indexFunctions() {
+        var vfCount = 0
+        for f in machine.functions {
+            if f.isVirtualFunction {
+                vfCount += 1
+                continue
+            }
+            if functions[f.bdf] != nil {
+                bag.warning(f.line, "function \(f.bdf) is listed twice; the first listing is used")
+                continue
+            }
+            functions[f.bdf] = f
+        }
+        if vfCount > 0 {
+            assumptions.append("\(vfCount) SR-IOV virtual functions are not listed as devices: they follow from their PF's <sriov> (offset, stride, num-vfs)")
+        }
+        // A device whose function 0 the input lacks (a pasted subset): its lowest function stands in for it.
+        var lowest: [BDF: BDF] = [:]
+        for bdf in functions.keys {
+            let device = BDF(segment: bdf.segment, bus: bdf.bus, device: bdf.device, function: 0)
+            if lowest[device].map({ bdf < $0 }) ?? true { lowest[device] = bdf }
+        }
+        for (device, first) in lowest where first != device {
+            functions[first]?.assumptions.append("function 0 of \(device) is not in the input: this function is modeled as function 0")
+            renumbered.insert(first)
+        }
+        for bdf in functions.keys.sorted() {
+            let f = functions[bdf]!
+            if let p = f.parent {
+                if functions[p] != nil {
+                    children[p, default: []].append(bdf)
+                } else {
+                    dropped.append((bdf, "its upstream bridge \(p) is not in the input", f.line))
+                }
+            } else {
+                rootBus[RootKey(segment: bdf.segment, bus: bdf.bus), default: []].append(bdf)
+            }
+        }
+    }
+
+    func subtreeSize(_ bdf: BDF) -> Int {
+        (children[bdf] ?? []).reduce(0) { $0 + 1 + subtreeSize($1) }
+    }
+
+    mutating func drop(_ bdf: BDF, _ reason: String) {
+        dropped.append((bdf, reason, functions[bdf]?.line))
+    }
+
+    mutating func reportDropped() {
+        for (bdf, reason, line) in dropped {
+            let below = subtreeSize(bdf)
+            let tail = below > 0 ? " (with the \(below) function\(below == 1 ? "" : "s") below it)" : ""
+            bag.warning(line, "\(bdf) left out\(tail): \(reason)")
+        }
+    }
+
+    mutating func buildRootComplex(_ key: RootKey, _ hb: ImportedHostBridge?) {
+        let r = topology.rootComplexes.count
+        var rc = RootComplex(name: "pci\(hex(key.segment, 4))-\(hex(key.bus, 2))", segment: key.segment, rootBus: key.bus,
+                             busLimit: hb?.busLimit)
+        var list = rootBus[key] ?? []
+        if let first = list.first, first.device == 0, first.function == 0, let f = functions[first], !f.isBridge,
+           let c = f.classCode, c >> 8 == 0x0600, let id = f.id, !list.contains(where: { $0.device == 0 && $0.function != 0 }) {
+            // The host bridge at 00.0 (the device Linux's p2pdma whitelist looks at) is an attribute of the root complex.
+            rc.hostBridgeID = id
+            list.removeFirst()
+        }
+        topology.rootComplexes.append(rc)
+        let firstDevice = topology.devices.count
+        for bdf in list {
+            guard let f = functions[bdf] else { continue }
+            let kind: DeviceKind
+            var notes: [String] = []
+            if f.isBridge || children[bdf] != nil {
+                if f.portType == .pcieToPCIBridge || f.isPCIe == false {
+                    kind = .pciBridge
+                } else {
+                    kind = .rootPort
+                    if let t = f.portType, t != .rootPort {
+                        notes.append("reports \(t.lspciName) but sits on a root bus: modeled as a root port")
+                    }
+                }
+            } else {
+                kind = .endpoint
+            }
+            emit(bdf, kind: kind, parent: nil, rc: r, context: .rootBus, notes: notes)
+        }
+        // Root complex facts: socket, IOMMU, explicit addresses.
+        let own = firstDevice..<topology.devices.count
+        var members = own.compactMap { functionOf[$0].flatMap { functions[$0] } }
+        if rc.hostBridgeID != nil, let hostBridge = functions[BDF(segment: key.segment, bus: key.bus, device: 0, function: 0)] {
+            members.insert(hostBridge, at: 0)
+        }
+        if let s = hb?.socket ?? members.lazy.compactMap(\.numaNode).first(where: { $0 >= 0 }) {
+            topology.rootComplexes[r].socket = s
+        } else {
+            socketUnknown = true
+        }
+        let unitNames = Set(machine.iommus.map(\.name))
+        if let u = hb?.iommu ?? mostCommon(members.compactMap(\.iommuUnit)), unitNames.contains(u) {
+            topology.rootComplexes[r].iommu = u
+        }
+        settleAddresses(rootComplex: r, devices: own)
+    }
+
+    var functionOf: [BDF?] = []
+    var socketUnknown = false
+
+    func mostCommon(_ names: [String]) -> String? {
+        var counts: [String: Int] = [:]
+        for n in names { counts[n, default: 0] += 1 }
+        return counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+    }
+
+    enum Context { case rootBus, belowPort, switchBus, belowPCIBridge }
+
+    /// Appends one device and, depth-first, what sits below it in the shapes the topology format allows.
+    mutating func emit(_ bdf: BDF, kind: DeviceKind, parent: Int?, rc r: Int, context: Context, notes extraNotes: [String] = []) {
+        guard let f = functions[bdf] else { return }
+        var notes = f.assumptions + extraNotes
+        var unknownHere: [ImportedFact] = []
+        let conventional = context == .belowPCIBridge || (context == .rootBus && kind == .endpoint && f.isPCIe == false)
+        var d = Device(name: name(for: f, kind: kind), kind: kind, parent: parent, rootComplex: r,
+                       id: f.id ?? PCIID(vendor: 0xFFFF, device: 0xFFFF))
+        if f.id == nil, !f.isSynthetic { unknownHere.append(.id) }
+        d.subsystemID = f.subsystemID
+        if !f.isSynthetic {
+            d.deviceNumber = f.bdf.device
+            d.functionNumber = renumbered.contains(f.bdf) ? 0 : f.bdf.function
+        }
+        d.isPCIe = !conventional
+        if kind == .endpoint {
+            let cls = PCIClass.endpointClass(f.classCode)
+            var info = EndpointInfo(endpointClass: cls == .hostBridge && context != .rootBus ? .generic : cls)
+            info.supportsATS = f.supportsATS ?? false
+            info.supportsPASID = f.supportsPASID ?? false
+            if let t = f.tagBits, [5, 8, 10].contains(t) { info.dma = DMAEngine(tagBits: t) }
+            d.endpoint = info
+            if f.classCode == nil { unknownHere.append(.classCode) }
+            if context == .rootBus, f.isPCIe == nil {
+                notes.append("whether it is PCIe is unknown: modeled as a Root Complex Integrated Endpoint")
+            }
+        }
+        if f.classCode != nil, kind != .endpoint || d.endpoint != nil {
+            d.classCode = f.classCode
+            if let c = f.classCode, c == Device(name: "", kind: d.kind, parent: nil, rootComplex: 0, id: d.id, endpoint: d.endpoint).effectiveClassCode {
+                d.classCode = nil
+            }
+        }
+        if kind == .switchUpstreamPort { d.switchInfo = SwitchInfo() }
+        if f.portType == nil, !conventional, f.isSynthetic == false, kind != .endpoint || context != .rootBus {
+            unknownHere.append(.portType)
+        }
+
+        // Link: LnkCap of this function's port; trained state below a downstream port.
+        let parentCapability = parent.map { capability[$0] } ?? topology.rootComplexes[r].defaultLink
+        let hasLink = !conventional && !(context == .rootBus && kind != .rootPort)
+        if hasLink {
+            if let g = f.maxLinkGeneration { d.linkGeneration = g }
+            if let w = f.maxLinkWidth {
+                if supportedLinkWidths.contains(w) { d.linkWidth = w } else { notes.append("LnkCap width x\(w) is not a PCIe width; inherited instead") }
+            }
+            if f.maxLinkGeneration == nil || f.maxLinkWidth == nil { unknownHere.append(.link) }
+        }
+        let mine = LinkCapability(generation: d.linkGeneration ?? parentCapability.generation, width: d.linkWidth ?? parentCapability.width)
+        if hasLink, let p = parent, topology.devices[p].kind.isDownstreamPort {
+            let best = LinkCapability(generation: min(mine.generation, parentCapability.generation), width: min(mine.width, parentCapability.width))
+            if let g = f.linkGeneration {
+                if g < best.generation {
+                    if options.trainedLink == .current {
+                        d.trainedGeneration = g
+                        notes.append("link speed \(g.speedText) when imported (LnkSta) is below the \(best.generation.speedText) both ends support; idle GPUs slow their links: import with --trained-link capability to model the capability")
+                    }
+                } else if g > best.generation {
+                    notes.append("LnkSta speed \(g.speedText) is above LnkCap (\(best.generation.speedText)); LnkCap used")
+                }
+            }
+            if let w = f.linkWidth, supportedLinkWidths.contains(w) {
+                if w < best.width {
+                    if options.trainedLink == .current {
+                        d.trainedWidth = w
+                        notes.append("link trained to x\(w) (LnkSta), narrower than the x\(best.width) both ends support")
+                    }
+                } else if w > best.width {
+                    notes.append("LnkSta width x\(w) is above LnkCap (x\(best.width)); LnkCap used")
+                }
+            }
+        }
+        if !conventional {
+            if let m = f.maxPayloadSupported, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxPayloadSupported = m } else if !f.isSynthetic { unknownHere.append(.mps) }
+            if let m = f.maxReadRequest, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxReadRequest = m } else if !f.isSynthetic { unknownHere.append(.mrrs) }
+            if let rcb = f.readCompletionBoundary, rcb == 64 || rcb == 128 { d.readCompletionBoundary = rcb }
+            if let mps = f.maxPayload {
+                d.parameters.append(Parameter(name: "import.mps-programmed", value: String(mps)))
+            }
+        }
+        if kind != .pciBridge, !conventional {
+            if var acs = f.acs {
+                let extra = acs.control.subtracting(acs.capability)
+                if !extra.isEmpty {
+                    notes.append("ACS control has \(extra.tokens) set without the capability: dropped")
+                    acs.control = acs.control.intersection(acs.capability)
+                }
+                if !acs.capability.contains(.egressControl) { acs.egressVector = [] }
+                acs.egressVector = acs.egressVector.filter { $0 < 256 }
+                d.acs = acs
+            } else if !f.acsKnown, !f.isSynthetic {
+                unknownHere.append(.acs)
+            }
+        }
+
+        // BARs, windows, bus numbers.
+        if !f.barsKnown, !f.isSynthetic { unknownHere.append(.bars) }
+        d.bars = bars(f.bars, isBridge: kind.isBridge, function: f, notes: &notes)
+        if kind.isBridge {
+            d.bridge = BridgeConfig(secondaryBus: f.secondaryBus, subordinateBus: f.subordinateBus,
+                                    memoryWindow: window(f.memoryWindow), prefetchableWindow: window(f.prefetchableWindow))
+        }
+        if kind == .endpoint {
+            if let p = f.p2pmem {
+                let regions = p2pmem(p, bars: d.bars, notes: &notes, unknown: &unknownHere)
+                d.endpoint?.p2pmem = regions
+            }
+            if let s = f.sriov, s.totalVFs > 0 {
+                let sriov = sriov(s, pf: d, notes: &notes)
+                d.endpoint?.sriov = sriov
+            }
+        }
+
+        // Parameters: what the source said that the model has no field for, then assumptions.
+        if let driver = f.driver, !driver.isEmpty { d.parameters.append(Parameter(name: "import.driver", value: driver)) }
+        if let g = f.iommuGroup { d.parameters.append(Parameter(name: "import.iommu-group", value: String(g))) }
+        for n in notes { d.parameters.append(Parameter(name: "import.assumption", value: n)) }
+        let keys = unknownHere.map(\.rawValue)
+        if !keys.isEmpty { d.parameters.append(Parameter(name: "import.unknown", value: keys.joined(separator: " "))) }
+        for fact in unknownHere { unknown[fact, default: []].append(f.bdf) }
+
+        let index = topology.devices.count
+        topology.devices.append(d)
+        functionOf.append(f.bdf)
+        capability.append(mine)
+        emitChildren(of: f.bdf, index: index, kind: kind, rc: r)
+    }
+
+    /// Children in the shapes the format allows: one switch, one PCIe-to-PCI bridge or the functions of one
+    /// device below a port; downstream ports inside a switch; conventional endpoints below a PCI bridge.
+    mutating func emitChildren(of bdf: BDF, index: Int, kind: DeviceKind, rc r: Int) {
+        let kids = children[bdf] ?? []
+        guard !kids.isEmpty else { return }
+        let functions = self.functions
+        let children = self.children
+        let isBridgeLike: (BDF) -> Bool = { functions[$0]?.isBridge == true || children[$0] != nil }
+        switch kind {
+        case .rootPort, .switchDownstreamPort:
+            if let bridge = kids.first(where: isBridgeLike) {
+                for k in kids where k != bridge {
+                    drop(k, "a port leads to one device, and \(bridge) (a bridge) already sits below \(bdf); the format has no place for a second device or bridge there")
+                }
+                let f = functions[bridge]!
+                let grandchildren = children[bridge] ?? []
+                var notes: [String] = []
+                let childKind: DeviceKind
+                if f.portType == .pcieToPCIBridge || f.isPCIe == false {
+                    childKind = .pciBridge
+                } else if grandchildren.contains(where: isBridgeLike) {
+                    childKind = .switchUpstreamPort
+                    if let t = f.portType, t != .upstreamPort { notes.append("reports \(t.lspciName) but has ports below it: modeled as a switch upstream port") }
+                } else {
+                    childKind = .pciBridge
+                    notes.append("a bridge with no downstream ports below it: modeled as a PCI bridge")
+                }
+                emit(bridge, kind: childKind, parent: index, rc: r, context: .belowPort, notes: notes)
+            } else {
+                for k in kids {
+                    if k.device != 0 {
+                        drop(k, "device number \(k.device) below a PCIe port (ARI functions beyond 7 are not modeled; only device 0 exists on a link)")
+                        continue
+                    }
+                    emit(k, kind: .endpoint, parent: index, rc: r, context: .belowPort)
+                }
+            }
+        case .switchUpstreamPort:
+            var count = 0
+            for k in kids {
+                guard isBridgeLike(k) else {
+                    drop(k, "an endpoint on a switch's internal bus (only downstream ports sit there in the format)")
+                    continue
+                }
+                count += 1
+                guard count <= 32 else {
+                    drop(k, "more than 32 downstream ports in one switch")
+                    continue
+                }
+                var notes: [String] = []
+                if let t = functions[k]?.portType, t != .downstreamPort { notes.append("reports \(t.lspciName) inside a switch: modeled as a downstream port") }
+                emit(k, kind: .switchDownstreamPort, parent: index, rc: r, context: .switchBus, notes: notes)
+            }
+        case .pciBridge:
+            for k in kids {
+                if isBridgeLike(k) {
+                    drop(k, "a bridge below a PCIe-to-PCI bridge (conventional PCI bridges behind one are not modeled)")
+                    continue
+                }
+                emit(k, kind: .endpoint, parent: index, rc: r, context: .belowPCIBridge)
+            }
+        case .endpoint:
+            for k in kids { drop(k, "its parent \(bdf) is not a bridge") }
+        }
+    }
+
+    mutating func name(for f: ImportedFunction, kind: DeviceKind) -> String {
+        let b = f.bdf
+        let tag = (b.segment == 0 ? "" : hex(b.segment, 4) + "-") + hex(b.bus, 2) + "-" + hex(b.device, 2) + "." + String(b.function)
+        switch kind {
+        case .rootPort: return "rp-" + tag
+        case .switchUpstreamPort: return "sw-" + tag
+        case .switchDownstreamPort: return "dp-" + tag
+        case .pciBridge: return "bridge-" + tag
+        case .endpoint:
+            if let given = f.name, TopologyAssembler.sanitizedName(given, fallback: "") == given, !usedNames.contains(given),
+               !given.hasPrefix("rp-"), !given.hasPrefix("sw-"), !given.hasPrefix("dp-"), !given.hasPrefix("bridge-"), !given.hasPrefix("pci") {
+                usedNames.insert(given)
+                return given
+            }
+            let prefix = PCIClass.namePrefix(f.classCode)
+            var n = nameCounters[prefix, default: 0]
+            while usedNames.contains(prefix + String(n)) || reservedNames.contains(prefix + String(n)) { n += 1 }
+            nameCounters[prefix] = n + 1
+            usedNames.insert(prefix + String(n))
+            return prefix + String(n)
+        }
+    }
+
+    func window(_ w: AddressRange?) -> AddressRange? {
+        guard let w, w.end > w.start else { return nil }
+        return w
+    }
+
+    mutating func bars(_ list: [ImportedBAR], isBridge: Bool, function f: ImportedFunction, notes: inout [String]) -> [BAR] {
+        var out: [BAR] = []
+        var used = Set<Int>()
+        var skippedIO = false
+        for b in list.sorted(by: { $0.index < $1.index }) {
+            if b.isIO { skippedIO = true; continue }
+            let registers = b.is64Bit ? [b.index, b.index + 1] : [b.index]
+            guard b.index >= 0, b.index <= (b.is64Bit ? 4 : 5), registers.allSatisfy({ !used.contains($0) }) else {
+                notes.append("BAR \(b.index) overlaps another BAR's registers or is out of range: left out")
+                continue
+            }
+            guard b.size >= 16, b.size & (b.size - 1) == 0, b.is64Bit || b.size <= 1 << 31 else {
+                notes.append("BAR \(b.index) size \(b.size) is not a power of two of at least 16 bytes: left out")
+                continue
+            }
+            if isBridge, registers.contains(where: { $0 > 1 }) { continue }
+            used.formUnion(registers)
+            out.append(BAR(index: b.index, size: b.size, is64Bit: b.is64Bit, isPrefetchable: b.isPrefetchable,
+                           address: b.address.flatMap { $0 == 0 ? nil : $0 }))
+        }
+        if skippedIO, !ioNoted {
+            ioNoted = true
+            assumptions.append("I/O-space BARs and windows are not modeled (PCIeSim models memory transactions only)")
+        }
+        return out
+    }
+
+    var ioNoted = false
+
+    mutating func p2pmem(_ p: ImportedP2PMem, bars: [BAR], notes: inout [String], unknown: inout [ImportedFact]) -> [P2PMemRegion] {
+        // sysfs does not say which BAR the driver registered: take the smallest one that holds it,
+        // preferring 64-bit prefetchable BARs (an NVMe CMB or a GPU aperture).
+        let candidates = bars.filter { $0.size >= p.size }.sorted {
+            ($0.usesPrefetchableWindow ? 0 : 1, $0.size, $0.index) < ($1.usesPrefetchableWindow ? 0 : 1, $1.size, $1.index)
+        }
+        guard let bar = candidates.first, p.size > 0 else {
+            notes.append("p2pmem of \(ByteSize.format(p.size)) fits no BAR: left out")
+            return []
+        }
+        unknown.append(.p2pmemBAR)
+        notes.append("p2pmem (\(ByteSize.format(p.size))) assumed in BAR \(bar.index) at offset 0")
+        return [P2PMemRegion(bar: bar.index, size: p.size == bar.size ? 0 : p.size, offset: 0, isPublished: p.isPublished)]
+    }
+
+    mutating func sriov(_ s: ImportedSRIOV, pf: Device, notes: inout [String]) -> SRIOV {
+        if s.offset == nil || s.stride == nil { notes.append("SR-IOV First VF Offset / VF Stride unknown: 1 and 1 assumed") }
+        if s.vfDevice == nil { notes.append("VF device ID unknown: the PF's ID is used") }
+        var vfBars: [BAR] = []
+        var used = Set<Int>()
+        for b in s.bars where !b.isIO && b.size >= 16 && b.size & (b.size - 1) == 0 && b.index <= (b.is64Bit ? 4 : 5) {
+            let registers = b.is64Bit ? [b.index, b.index + 1] : [b.index]
+            guard registers.allSatisfy({ !used.contains($0) }) else { continue }
+            used.formUnion(registers)
+            vfBars.append(BAR(index: b.index, size: b.size, is64Bit: b.is64Bit, isPrefetchable: b.isPrefetchable))
+        }
+        return SRIOV(totalVFs: s.totalVFs, enabledVFs: min(max(s.enabledVFs, 0), s.totalVFs),
+                     vfID: PCIID(vendor: pf.id.vendor, device: s.vfDevice ?? pf.id.device),
+                     firstVFOffset: max(s.offset ?? 1, 1), vfStride: max(s.stride ?? 1, 1), bars: vfBars)
+    }
+
+    /// Keeps the source's addresses when every BAR of the root complex has one; otherwise enumeration assigns
+    /// them all (the format takes all addresses of a root complex or none).
+    mutating func settleAddresses(rootComplex r: Int, devices: Range<Int>) {
+        var withAddress = 0
+        var without = 0
+        for d in devices {
+            let dev = topology.devices[d]
+            for b in dev.bars { if b.address == nil { without += 1 } else { withAddress += 1 } }
+            if dev.bridge.memoryWindow != nil || dev.bridge.prefetchableWindow != nil { withAddress += 1 }
+        }
+        if withAddress > 0, without > 0 {
+            stripAddresses(devices)
+            topology.rootComplexes[r].parameters.append(Parameter(name: "import.assumption", value: ImportedFact.addresses.defaultText))
+            addressesDropped.append(topology.rootComplexes[r].name)
+        } else if withAddress > 0 {
+            // VF BARs have no address field in the format; with explicit addresses they would all sit at 0.
+            for d in devices {
+                guard let s = topology.devices[d].endpoint?.sriov, !s.bars.isEmpty, s.enabledVFs > 0 else { continue }
+                droppedVFBars[d] = s.bars
+                topology.devices[d].endpoint?.sriov?.bars = []
+                topology.devices[d].parameters.append(Parameter(name: "import.assumption",
+                    value: "VF BARs left out: the root complex keeps the machine's BAR addresses and the format has none for VF BARs"))
+            }
+        }
+    }
+
+    mutating func stripAddresses(_ devices: Range<Int>) {
+        for d in devices {
+            for k in topology.devices[d].bars.indices { topology.devices[d].bars[k].address = nil }
+            topology.devices[d].bridge.memoryWindow = nil
+            topology.devices[d].bridge.prefetchableWindow = nil
+        }
+    }
+
+    mutating func buildSockets() {
+        var ids = Set(topology.rootComplexes.map(\.socket))
+        ids.formUnion(machine.sockets.keys)
+        if ids.isEmpty { ids.insert(0) }
+        var cpuUnknown = false
+        for id in ids.sorted() {
+            let cpu = options.cpu ?? machine.sockets[id] ?? machine.cpu
+            if cpu == nil { cpuUnknown = true }
+            topology.sockets.append(Socket(id: id, cpuVendor: cpu?.vendor ?? .other, cpuFamily: cpu?.family ?? 0, cpuModel: cpu?.model))
+        }
+        if cpuUnknown {
+            assumptions.append("CPU vendor unknown: written as cpu-vendor=\"other\" (Linux's p2pdma host-bridge rule then lets no pair through a host bridge unless whitelisted)")
+            bag.warning(nil, "CPU vendor and family unknown: written as cpu-vendor=\"other\"")
+        }
+        if socketUnknown, topology.rootComplexes.count > 0 {
+            assumptions.append("NUMA node of some root complexes unknown: placed on socket 0")
+        }
+        if ids.count > 1 {
+            assumptions.append("inter-socket links are not imported: add <socket-link> elements for cross-socket traffic")
+        }
+    }
+
+    // MARK: - Checking
+
+    mutating func finish() throws(DiagnosticError) -> ImportResult {
+        for fact in ImportedFact.allCases {
+            let what: String
+            if fact == .addresses {
+                guard !addressesDropped.isEmpty else { continue }
+                what = "root complex\(addressesDropped.count == 1 ? "" : "es") " + addressesDropped.joined(separator: ", ")
+            } else {
+                guard let bdfs = unknown[fact], !bdfs.isEmpty else { continue }
+                let shown = bdfs.prefix(3).map(\.description).joined(separator: ", ") + (bdfs.count > 3 ? ", ..." : "")
+                what = "\(bdfs.count) function\(bdfs.count == 1 ? "" : "s") (\(shown))"
+            }
+            bag.warning(nil, "\(fact.defaultText) for \(what)")
+            assumptions.append("\(fact.defaultText) (\(what))")
+        }
+        if topology.devices.isEmpty && topology.rootComplexes.allSatisfy({ $0.hostBridgeID == nil }) {
+            var errors = DiagnosticBag(file: machine.origin)
+            errors.append(contentsOf: bag.diagnostics)
+            errors.error(nil, "no PCI functions found in \(machine.format) input")
+            throw DiagnosticError(errors.sorted)
+        }
+        topology.description = description()
+
+        // Validate as the file will be read back (schema, checks, enumeration); relax pinned facts that do not
+        // check out rather than fail: addresses first, then bus numbers, then device numbers.
+        var firstErrors: [Diagnostic] = []
+        for level in 0...3 {
+            switch validate(topology) {
+            case .success(let enumeration):
+                return ImportResult(topology: topology, enumeration: enumeration, format: machine.format, origin: machine.origin,
+                                    sources: machine.sources, assumptions: assumptions, warnings: bag.sorted,
+                                    functionsRead: machine.functions.count)
+            case .failure(let error):
+                if firstErrors.isEmpty { firstErrors = error.errors }
+                let reason = error.errors.first?.message ?? "it does not enumerate"
+                switch level {
+                case 0:
+                    stripAddresses(topology.devices.indices)
+                    for (d, bars) in droppedVFBars { topology.devices[d].endpoint?.sriov?.bars = bars }
+                    note("the machine's BAR addresses and windows do not check out (\(reason)); enumeration assigns them")
+                case 1:
+                    for d in topology.devices.indices {
+                        topology.devices[d].bridge.secondaryBus = nil
+                        topology.devices[d].bridge.subordinateBus = nil
+                    }
+                    for r in topology.rootComplexes.indices { topology.rootComplexes[r].busLimit = nil }
+                    note("the machine's bus numbers do not check out (\(reason)); enumeration assigns them")
+                case 2:
+                    for d in topology.devices.indices {
+                        topology.devices[d].deviceNumber = nil
+                        topology.devices[d].functionNumber = nil
+                    }
+                    note("the machine's device numbers do not check out (\(reason)); enumeration assigns them, so BDFs differ from the machine")
+                default:
+                    break
+                }
+                topology.description = description()
+            }
+        }
+        var errors = DiagnosticBag(file: machine.origin)
+        errors.append(contentsOf: bag.diagnostics)
+        errors.error(nil, "the imported topology does not validate; the first problems were:")
+        errors.append(contentsOf: firstErrors.prefix(10).map { Diagnostic(file: machine.origin, line: nil, severity: .note, message: $0.message) })
+        throw DiagnosticError(errors.diagnostics)
+    }
+
+    mutating func note(_ text: String) {
+        assumptions.append(text)
+        bag.warning(nil, text)
+    }
+
+    func validate(_ t: Topology) -> Result<Enumeration, DiagnosticError> {
+        Result { () throws(DiagnosticError) -> Enumeration in
+            let document = try TopologyReader.read(text: TopologyWriter.write(t), file: "<imported>")
+            return try Enumerator.enumerate(document)
+        }
+    }
+
+    func description() -> String {
+        let functionsText = "\(topology.devices.count) devices on \(topology.rootComplexes.count) root complex\(topology.rootComplexes.count == 1 ? "" : "es")"
+        var s = "Imported by simrun from \(machine.format) (\(machine.origin)): \(functionsText)."
+        if !machine.sources.isEmpty { s += " Sources: " + machine.sources.joined(separator: "; ") + "." }
+        if !assumptions.isEmpty { s += " Assumptions: " + assumptions.joined(separator: "; ") + "." }
+        return s
+    }
+}
+
+/// Writes an imported topology: the canonical topology XML behind a comment that lists the sources and
+/// assumptions (TopologyWriter itself stays the one writer of the format).
+public enum ImportedTopologyWriter {
+    public static func write(_ result: ImportResult) -> String {
+        var lines = ["Imported by simrun import \(result.format) from \(result.origin).", "Sources:"]
+        lines += result.sources.map { "  - " + $0 }
+        if !result.assumptions.isEmpty {
+            lines.append("Assumptions (per device: <param name=\"import.assumption\"> and \"import.unknown\"):")
+            lines += result.assumptions.map { "  - " + $0 }
+        }
+        return TopologyWriter.write(result.topology, comment: lines.joined(separator: "\n     "))
+    }
+}

@@ -1,0 +1,147 @@
+// simrun import lspci: lspci -vvv (-nn, -D), the -tv tree, messy pastes, truncated and foreign input.
+import Foundation
+import Testing
+@testable import Sim
+
+/// A fixture under Tests/SimTests/Fixtures/Import.
+func importFixture(_ name: String) -> String {
+    repositoryRoot.appendingPathComponent("Tests/SimTests/Fixtures/Import").appendingPathComponent(name).path
+}
+
+@Suite("simrun import lspci")
+struct ImportLspciTests {
+    @Test("lspci -vvv -nn -D: roles from the Express capability, the machine's numbers, windows, BARs, ACS, SR-IOV; the VF folds into its PF")
+    func lspciSwitch() throws {
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-nn-switch.txt"))
+        let t = r.topology
+        func device(_ name: String) throws -> Device { try #require(t.devices.first { $0.name == name }, "no \(name)") }
+        #expect(t.rootComplexes.map(\.hostBridgeID) == [PCIID("8086:09a2")])
+        #expect(try device("rp-00-01.0").kind == .rootPort)
+        #expect(try device("rp-00-01.0").acs == ACSState(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding],
+                                                      control: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding]))
+        #expect(try device("rp-00-01.0").bridge == BridgeConfig(secondaryBus: 1, subordinateBus: 4,
+                                                               memoryWindow: AddressRange(start: 0x9000_0000, end: 0x900F_FFFF),
+                                                               prefetchableWindow: AddressRange(start: 0x60_0000_0000, end: 0x60_11FF_FFFF)))
+        #expect(try device("sw-01-00.0").kind == .switchUpstreamPort)
+        #expect(try device("sw-01-00.0").maxPayloadSupported == 2048)
+        #expect(try device("dp-02-00.0").acs?.control == [.requestRedirect, .completionRedirect])
+        #expect(try device("dp-02-00.0").linkWidth == 4)
+        let nvme = try device("nvme0")
+        #expect(nvme.classCode == nil && nvme.endpoint?.endpointClass == .nvme)   // 0x010802 is the nvme default
+        #expect(nvme.bars == [BAR(index: 0, size: 16 << 10, address: 0x9000_0000),
+                              BAR(index: 2, size: 256 << 20, isPrefetchable: true, address: 0x60_0000_0000)])
+        #expect(nvme.endpoint?.supportsATS == true)
+        #expect(nvme.acs == nil)   // extended capabilities listed, no ACS among them
+        #expect(!nvme.parameters.contains { $0.name == "import.unknown" })
+        let nic = try device("nic0")
+        #expect(nic.trainedGeneration == .gen3 && nic.trainedWidth == 8)
+        #expect(nic.maxReadRequest == 4096)
+        #expect(nic.endpoint?.dma.tagBits == 10)
+        #expect(nic.endpoint?.sriov?.enabledVFs == 1 && nic.endpoint?.sriov?.vfID == PCIID("15b3:101c"))
+        #expect(nic.acs == ACSState(capability: [], control: []))
+        #expect(try device("isa0").isPCIe == false)
+        #expect(!t.devices.contains { $0.id == PCIID("15b3:101c") })
+        #expect(t.iommus.isEmpty)   // IOMMU groups listed, CPU vendor unknown: no unit assumed
+        #expect(r.warnings.contains { $0.message.contains("IOMMU kind is unknown") })
+
+        let e = r.enumeration
+        #expect(e.function(named: "nic0.vf0").map { e.functions[$0].bdf } == BDF("0000:04:00.1"))
+        #expect(e.function(named: "nvme0").map { e.functions[$0].bdf } == BDF("0000:03:00.0"))
+        _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "lspci.xml")
+
+        // With the CPU given, the listed IOMMU groups become one unit of the vendor's kind.
+        let intel = try LspciImporter.read(path: importFixture("lspci-vvv-nn-switch.txt"), options: ImportOptions(cpu: ImportedCPU(vendor: .intel, family: 6)))
+        #expect(intel.topology.iommus.map(\.kind) == [.vtd])
+        #expect(intel.topology.rootComplexes.allSatisfy { $0.iommu == "iommu0" })
+    }
+
+    @Test("lspci -tv gives the same tree as the Bus: lines")
+    func lspciTree() throws {
+        let plain = try LspciImporter.machine(text: String(contentsOfFile: importFixture("lspci-vvv-nn-switch.txt"), encoding: .utf8), file: "vvv")
+        let treed = try LspciImporter.machine(text: String(contentsOfFile: importFixture("lspci-vvv-nn-switch.txt"), encoding: .utf8), file: "vvv",
+                                              tree: String(contentsOfFile: importFixture("lspci-tv-switch.txt"), encoding: .utf8), treeFile: "tv")
+        #expect(plain.functions.map(\.parent) == treed.functions.map(\.parent))
+        #expect(treed.functions.first { $0.bdf == BDF("0000:04:00.0") }?.parent == BDF("0000:02:01.0"))
+        #expect(treed.sources.contains { $0.contains("lspci -tv") })
+        // The VF's own listing gives the VF BAR size the PF's SR-IOV capability leaves out.
+        let pf = try #require(treed.functions.first { $0.bdf == BDF("0000:04:00.0") })
+        #expect(pf.sriov?.bars.map(\.size) == [1 << 20])
+        #expect(treed.functions.first { $0.bdf == BDF("0000:04:00.1") }?.isVirtualFunction == true)
+
+        var tree = LspciTreeParser(file: "tv")
+        tree.parse(try String(contentsOfFile: importFixture("lspci-tv-switch.txt"), encoding: .utf8))
+        #expect(tree.parents[BDF("0000:03:00.0")!] == .some(BDF("0000:02:00.0")))
+        #expect(tree.parents[BDF("0000:04:00.1")!] == .some(BDF("0000:02:01.0")))
+        #expect(tree.parents[BDF("0000:00:1f.0")!] == .some(nil))
+        #expect(tree.parents.count == 9)
+    }
+
+    @Test("a messy paste: no -nn, spaces for tabs, CRLF, wrapped lines, an unreadable device, <access denied>, stray lines")
+    func lspciMessy() throws {
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-messy.txt"))
+        let t = r.topology
+        let messages = r.warnings.map(\.description)
+        // The unknown-header device is left out with its line; stray lines are reported.
+        #expect(messages.contains { $0.hasSuffix(":48: warning: 0000:00:1c.0: lspci could not read its configuration space (Unknown header type 7f) and the header has no IDs: left out") })
+        #expect(messages.contains { $0.hasSuffix(":1: warning: 2 lines before the first device header ignored") })
+        // The pasted windows do not hold BAR 3: the addresses are dropped for enumeration's, with a warning.
+        #expect(messages.contains { $0.contains("BAR addresses and windows do not check out (BAR 3 of 'gpu0'") })
+        #expect(messages.contains { $0.contains("vendor:device unknown") })
+        #expect(!t.devices.contains { $0.name.contains("1c.0") })
+        // Class names map to class codes; the wrapped header keeps its prog-if.
+        let sata = try #require(t.devices.first { $0.name == "sata0" })
+        #expect(sata.classCode == 0x01_06_01)
+        #expect(sata.isPCIe == false)
+        #expect(sata.bars.map(\.index) == [0, 5])   // the I/O BAR is not modeled
+        let rp = try #require(t.devices.first { $0.name == "rp-00-02.0" })
+        #expect(rp.acs?.capability == [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        #expect(rp.linkGeneration == .gen3 && rp.linkWidth == 16)
+        // <access denied>: PCIe facts unknown, but the position below a root port makes it a PCIe endpoint.
+        let gpu = try #require(t.devices.first { $0.name == "gpu0" })
+        #expect(gpu.isPCIe == true && gpu.acs == nil)
+        #expect(gpu.parameters.contains { $0.name == "import.unknown" && $0.value.contains("acs") })
+        #expect(gpu.bars.count == 3)
+        #expect(r.assumptions.contains { $0.contains("<access denied>") })
+        #expect(r.topology.rootComplexes[0].hostBridgeID == PCIID(vendor: 0xFFFF, device: 0xFFFF) || r.topology.rootComplexes[0].hostBridgeID == nil)
+        _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "messy.xml")
+    }
+
+    @Test("a truncated lspci file still imports what it has")
+    func lspciTruncated() throws {
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-truncated.txt"))
+        let nic = try #require(r.topology.devices.first { $0.name == "nic0" })
+        #expect(nic.linkGeneration == .gen4)
+        #expect(nic.trainedGeneration == nil)   // "Speed 8GT/" was cut
+        #expect(nic.endpoint?.sriov == nil)
+    }
+
+    @Test("input with no lspci device is an error with file and message")
+    func lspciNothing() throws {
+        let error = try #require(throws: DiagnosticError.self) { try LspciImporter.read(path: importFixture("lspci-not-lspci.txt")) }
+        #expect(error.errors.first?.description.hasSuffix("error: no lspci device found (expected lines like '0000:00:01.0 PCI bridge [0604]: ...' from lspci -vvv)") == true)
+        #expect(throws: DiagnosticError.self) { try LspciImporter.read(path: importFixture("no-such-file.txt")) }
+    }
+
+    @Test("lspci field readers", arguments: [
+        ("Speed 16GT/s (ok), Width x16 (ok)", LinkGeneration.gen4, 16),
+        ("Speed 2.5GT/s (downgraded), Width x8 (downgraded)", .gen1, 8),
+        ("Port #0, Speed 32GT/s, Width x16, ASPM L1", .gen5, 16),
+        ("Speed 8 GT/s, Width  x4", .gen3, 4),
+    ])
+    func lspciLinks(_ text: String, _ generation: LinkGeneration, _ width: Int) {
+        let (g, w) = LspciParser.speedAndWidth(text)
+        #expect(g == generation && w == width)
+    }
+
+    @Test("lspci regions")
+    func lspciRegions() {
+        let a = LspciParser.region(0, "Memory at de000000 (32-bit, non-prefetchable) [size=16M]", sizeRequired: true)
+        #expect(a == ImportedBAR(index: 0, size: 16 << 20, address: 0xDE00_0000, is64Bit: false, isPrefetchable: false))
+        let b = LspciParser.region(1, "Memory at <unassigned> (64-bit, prefetchable) [virtual] [size=32G]", sizeRequired: true)
+        #expect(b == ImportedBAR(index: 1, size: 32 << 30, address: nil, is64Bit: true, isPrefetchable: true))
+        let c = LspciParser.region(4, "I/O ports at e000 [size=128]", sizeRequired: true)
+        #expect(c?.isIO == true)
+        #expect(LspciParser.region(2, "Memory at f0000000 (64-bit, prefetchable) [disabled]", sizeRequired: true) == nil)
+        #expect(LspciParser.acsFlags("SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-") == ACSFlags.linuxRequested)
+    }
+}
