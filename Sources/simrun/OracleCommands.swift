@@ -1,0 +1,164 @@
+// simrun export qemu, simrun oracle compare / extract-sysfs: the kernel oracle's command line (docs/ORACLE.md).
+import ArgumentParser
+import Foundation
+import Sim
+
+/// `simrun export qemu TOPOLOGY`: the QEMU command line of a machine, as a shell script.
+struct ExportQEMU: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qemu",
+        abstract: "Write the QEMU 7.2 (q35) command line of a machine as a shell script; approximations are listed.",
+        discussion: """
+            Errors name what QEMU cannot build (exit 1); approximations (QEMU's IDs, ACS capabilities, BAR layout) \
+            are listed as comments in the script and as warnings on standard error. Arguments given to the script \
+            are appended to the QEMU command.
+            """)
+
+    @Argument(help: "Topology XML file.") var file: String
+    @Option(help: "Guest kernel (-kernel); -initrd and -append are written only with it.") var kernel: String?
+    @Option(help: "Initramfs (-initrd).") var initrd: String?
+    @Option(help: "Kernel command line (default: the topology's <kernel cmdline>).") var cmdline: String?
+    @Option(help: "Arguments put before the command line in -append, e.g. 'console=ttyS0 panic=-1'.") var console = ""
+    @Option(help: "Accelerator: tcg or kvm.") var accel: QEMUExportOptions.Accelerator = .tcg
+    @Option(help: "Guest memory (-m).") var memory = "512M"
+    @Option(help: "A -serial back end (repeat for each port), e.g. file:console.log.") var serial: [String] = []
+    @Flag(help: "Treat approximations as errors.") var strict = false
+    @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+
+    func run() throws {
+        let loaded = try loadTopology(file)
+        let options = QEMUExportOptions(accelerator: accel, memory: memory, kernel: kernel, initrd: initrd, commandLine: cmdline,
+                                        consoleArguments: console, serial: serial)
+        let machine: QEMUMachine
+        switch Result(catching: { () throws(DiagnosticError) in try QEMUExport.machine(loaded, options: options) }) {
+        case .success(let m): machine = m
+        case .failure(let error):
+            report(error.diagnostics)
+            throw ExitCode(1)
+        }
+        if strict, !machine.approximations.isEmpty {
+            report(machine.approximations.map { var d = $0; d.severity = .error; return d })
+            throw ExitCode(1)
+        }
+        report(machine.approximations)
+        if let output {
+            try writeAtomically(machine.script, to: output)
+            chmod(output, 0o755)
+        } else {
+            print(machine.script, terminator: "")
+        }
+    }
+}
+
+extension QEMUExportOptions.Accelerator: ExpressibleByArgument {}
+extension OracleComparisonOptions.GroupCheck: ExpressibleByArgument {}
+
+/// `simrun oracle ...`: the kernel oracle's comparison side.
+struct Oracle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oracle",
+        abstract: "Compare what a real Linux kernel under QEMU reported with the simulator (scripts/oracle/run.sh boots it).",
+        subcommands: [OracleCompare.self, OracleExtractSysfs.self])
+}
+
+/// `simrun oracle compare --topology T.xml GUEST_OUTPUT.txt`.
+struct OracleCompare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare a guest's report with the simulator: IOMMU groups, ACS after boot, IDs, log lines (exit 1 on a mismatch).",
+        discussion: """
+            The simulator boots the machine as QEMU builds it (simrun export qemu's approximations applied) with \
+            the guest's command line (less console=, panic=, loglevel=) and the guest kernel's rules (6.1.* follows \
+            Linux 6.1). Every device is printed with both sides; each mismatch names both.
+            """)
+
+    @Option(help: "Topology XML file the guest was exported from.") var topology: String
+    @Option(help: "Kernel command line for the simulator (default: the guest's).") var cmdline: String?
+    @Option(help: "Kernel rules: mainline or 6.1 (default: from the guest's release).") var kernelVersion: String?
+    @Option(help: "Group check: numbers (each device's group number) or partition (who shares a group).")
+    var groups: OracleComparisonOptions.GroupCheck = .numbers
+    @Flag(help: "Also compare p2pmem (the guest kernel has CONFIG_PCI_P2PDMA).") var p2pmem = false
+    @Flag(help: "Do not compare the kernel's log lines about ACS and IOMMU groups.") var noLog = false
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Argument(help: "The guest's output (its second serial port).") var guestOutput: String
+
+    func run() throws {
+        let loaded = try loadTopology(topology)
+        let machine: QEMUMachine
+        switch Result(catching: { () throws(DiagnosticError) in try QEMUExport.machine(loaded) }) {
+        case .success(let m): machine = m
+        case .failure(let error):
+            report(error.diagnostics)
+            throw ExitCode(2)
+        }
+        if !machine.approximations.isEmpty {
+            printError("\(topology): note: compared with the machine as QEMU builds it (\(machine.approximations.count) approximations; simrun export qemu lists them)")
+        }
+        let expected: LoadedTopology
+        switch Result(catching: { () throws(DiagnosticError) in try LoadedTopology(topology: machine.guestTopology) }) {
+        case .success(let l): expected = l
+        case .failure(let error):
+            report(error.diagnostics)
+            throw ExitCode(2)
+        }
+        let guest = try readGuest(guestOutput)
+        var version: KernelVersion?
+        if let kernelVersion {
+            guard let v = KernelVersion(rawValue: kernelVersion) else { throw ValidationError("--kernel-version must be mainline or 6.1") }
+            version = v
+        }
+        let options = OracleComparisonOptions(groups: groups, p2pmem: p2pmem, kernelLog: !noLog, commandLine: cmdline, kernelVersion: version)
+        let comparison = OracleComparison(expected: expected, guest: guest, options: options)
+        switch format {
+        case .text: print(comparison.text, terminator: "")
+        case .json: print(comparison.json.serialized())
+        }
+        if !comparison.matches { throw ExitCode(1) }
+    }
+}
+
+/// `simrun oracle extract-sysfs GUEST_OUTPUT.txt -o sysfs.tar.gz`: the guest's PCI sysfs files as a tarball.
+struct OracleExtractSysfs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract-sysfs",
+        abstract: "Write the sysfs archive a guest sent (its /sys/bus/pci/devices, /sys/devices/pci*, IOMMU groups) as a .tar.gz.")
+
+    @Argument(help: "The guest's output.") var guestOutput: String
+    @Option(name: .shortAndLong, help: "Output .tar.gz file.") var output: String
+
+    func run() throws {
+        let guest = try readGuest(guestOutput)
+        guard let text = guest.sysfsArchiveBase64 else {
+            printError("\(guestOutput): error: the guest sent no sysfs archive (no SYSFS-BEGIN ... SYSFS-END)")
+            throw ExitCode(1)
+        }
+        guard let data = Data(base64Encoded: text) else {
+            printError("\(guestOutput): error: the sysfs archive is not valid base64 (the serial line corrupted it?)")
+            throw ExitCode(1)
+        }
+        do {
+            try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            printError("\(output): error: cannot write: \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Reads and parses a guest's output, printing its problems; exits 2 (bad input) when it has errors.
+func readGuest(_ path: String) throws -> GuestReport {
+    let text: String
+    do {
+        // Lenient decoding: a serial line may carry stray bytes around the report.
+        text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    } catch {
+        printError("\(path): error: cannot read: \(error.localizedDescription)")
+        throw ExitCode(2)
+    }
+    switch Result(catching: { () throws(DiagnosticError) in try GuestReport.parse(text, file: path) }) {
+    case .success(let r): return r
+    case .failure(let error):
+        report(error.diagnostics)
+        throw ExitCode(2)
+    }
+}
