@@ -15,3 +15,10 @@ static const unsigned char conformance_xsd[] = {
 };
 const unsigned char *pciesim_conformance_xsd(void) { return conformance_xsd; }
 size_t pciesim_conformance_xsd_size(void) { return sizeof(conformance_xsd) - 1; }
+
+static const unsigned char scenario_xsd[] = {
+#embed "../../scenarios/scenario.xsd"
+    , 0
+};
+const unsigned char *pciesim_scenario_xsd(void) { return scenario_xsd; }
+size_t pciesim_scenario_xsd_size(void) { return sizeof(scenario_xsd) - 1; }

@@ -12,7 +12,7 @@ struct Import: ParsableCommand {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a topology in another tool's format.",
-        subcommands: [ExportNCCL.self])
+        subcommands: [ExportNCCL.self, ExportQEMU.self])
 }
 
 /// Options every importer takes.

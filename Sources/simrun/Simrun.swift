@@ -7,7 +7,8 @@ struct Simrun: ParsableCommand {
         commandName: "simrun",
         abstract: "Simulate PCIe fabrics and their IOMMUs; check P2P DMA against Linux's rules.",
         version: "0.1.0",
-        subcommands: [Validate.self, Show.self, Generate.self, Schema.self, RouteCommand.self, GroupsCommand.self, P2PCommand.self, ConformanceCommand.self,
-                      Import.self, Export.self]
+        subcommands: [RunCommand.self, Validate.self, Show.self, Generate.self, Schema.self, RouteCommand.self, GroupsCommand.self, P2PCommand.self, ConformanceCommand.self,
+                      Import.self, Export.self, Oracle.self],
+        defaultSubcommand: RunCommand.self
     )
 }

@@ -27,6 +27,15 @@ public struct SimulatedBackend: MappingBackend {
 
     public static let pageSize: UInt64 = 4096
 
+    /// IOVA ranges iommu-dma reserves in every DMA domain: the root complexes' MMIO windows (or the 32-bit MMIO
+    /// hole they share) and the x86 MSI doorbell range 0xfee00000-0xfeefffff (IOMMU_RESV_MSI).
+    var reservedIOVARanges: [AddressRange] {
+        var r = fabric.enumeration.rootComplexes.flatMap { [$0.mmio32, $0.mmio64].compactMap { $0 } }
+        r.append(Enumerator.mmio32Pool)
+        r.append(AddressRange(start: 0xFEE0_0000, end: 0xFEEF_FFFF))
+        return r
+    }
+
     public init(_ loaded: LoadedTopology, options: SemanticsOptions = SemanticsOptions()) {
         semantics = Semantics(loaded, options: options)
         fabric = Fabric(loaded, acsControl: semantics.acsControl)
@@ -225,8 +234,18 @@ public struct SimulatedBackend: MappingBackend {
         var length = SimulatedBackend.pageSize
         while length < size { length <<= 1 }
         var cursor = iovaCursor[domain] ?? (1 << 32)
-        guard cursor >= length else { return nil }
-        cursor = (cursor - length) & ~(length - 1)
+        // iova_reserve_iommu_regions / iova_reserve_pci_windows (drivers/iommu/dma-iommu.c): the host bridges'
+        // MMIO windows and the x86 MSI range are never handed out, so an IOVA cannot alias a peer's BAR.
+        while true {
+            guard cursor >= length else { return nil }
+            let candidate = (cursor - length) & ~(length - 1)
+            let range = AddressRange(start: candidate, size: length)
+            guard let hit = reservedIOVARanges.first(where: { $0.overlaps(range) }) else {
+                cursor = candidate
+                break
+            }
+            cursor = hit.start
+        }
         iovaCursor[domain] = cursor
         iovaAllocations[domain, default: [:]][cursor] = length
         return cursor

@@ -169,11 +169,13 @@ private func collectError(_ context: UnsafeMutableRawPointer?, _ line: Int32, _ 
 public enum BuiltInSchema: String, Sendable {
     case topology
     case conformance
+    case scenario
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
         case .topology: (pciesim_topology_xsd(), pciesim_topology_xsd_size())
         case .conformance: (pciesim_conformance_xsd(), pciesim_conformance_xsd_size())
+        case .scenario: (pciesim_scenario_xsd(), pciesim_scenario_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).

@@ -1,0 +1,120 @@
+// The report of a run: one value built from the workload's results, rendered as terminal text, JSON, Markdown
+// and HTML (docs/REPORTS.md). Nothing in it depends on wall time or the machine, so reports are reproducible.
+import Sim
+
+public struct RunReport: Sendable {
+    /// Version of report.json's schema (docs/REPORTS.md).
+    public static let schema = "pciesim-report/1"
+
+    public struct Flow: Sendable {
+        public var phase: String
+        public var phaseKind: String
+        public var label: String
+        public var requester: String
+        public var requesterBDF: String
+        public var target: String
+        public var operation: String
+        public var bytes: Int
+        public var delivered: Int
+        /// Steady-state GB/s (first to last delivery); 0 when nothing arrived.
+        public var gigabytesPerSecond: Double
+        public var latencyP50ns: Double?
+        public var latencyP99ns: Double?
+        public var latencyMaxns: Double?
+        /// `BUS_ADDR`, `THRU_HOST_BRIDGE`, `NOT_SUPPORTED` for P2P flows.
+        public var mapType: String?
+        public var pathClass: String?
+        /// `ok`, `blocked` (some TLPs stopped), `refused` (the mapping call failed, no DMA issued), `incomplete`.
+        public var status: String
+        public var blockedTLPs: Int
+        public var mappingCalls: [String]
+        /// Latency histogram: (bucket lower bound in ns, count), non-empty buckets only.
+        public var histogram: [(Double, Int)]
+        /// ACS redirects the request met (BDFs).
+        public var redirectedAt: [String]
+        public var crossesRootComplex: Bool
+    }
+
+    public struct Link: Sendable {
+        public var name: String
+        /// BDF of the function whose upstream link this is.
+        public var function: String
+        public var upstream: Bool
+        public var generation: Int
+        public var width: Int
+        /// Highest utilization over the phases, with the phase.
+        public var utilization: Double
+        public var phase: String
+        public var payloadGBps: Double
+        public var creditStallFraction: Double
+        public var maxQueueTLPs: Int
+    }
+
+    /// Why a P2P transfer did not go straight: where it stopped or detoured, and what would change that.
+    public struct Finding: Sendable, Hashable {
+        /// `blocked` (TLPs stopped in the fabric), `refused` (the kernel refused the mapping), `redirected`
+        /// (ACS sent it up through the root complex: it works, slower).
+        public var kind: String
+        public var requester: String
+        public var target: String
+        /// BDF and name of the port (or `root complex rc0`) that blocked or redirected it.
+        public var port: String
+        public var rule: String
+        /// The lines Linux would log (dmesg), word for word where the kernel has them.
+        public var linuxLog: [String]
+        public var fix: String
+        public var tlps: Int
+        public var phase: String
+    }
+
+    public struct IOMMU: Sendable {
+        public var name: String
+        public var lookups: Int
+        public var hits: Int
+        public var walks: Int
+        public var faults: Int
+        public var hitRate: Double { lookups == 0 ? 1 : Double(hits) / Double(lookups) }
+    }
+
+    /// acs-audit: one row per ordered endpoint pair.
+    public struct AuditRow: Sendable {
+        public var provider: String
+        public var client: String
+        public var mapType: String
+        public var distance: Int
+        public var pathClass: String
+        /// What a write from client to provider's BAR does in the fabric.
+        public var route: String
+        public var port: String?
+        public var fix: String?
+        /// The map type with the fix applied (when the fix is a kernel parameter).
+        public var mapTypeAfterFix: String?
+        public var warnings: [String]
+    }
+
+    /// A scenario's own table (p2p matrix, iotlb sweep).
+    public struct Table: Sendable {
+        public var title: String
+        public var columns: [String]
+        public var rows: [[String]]
+    }
+
+    public var topologyName: String
+    public var topologyFile: String
+    public var scenario: String
+    public var options: [(String, String)]
+    public var seed: UInt64
+    public var kernelCommandLine: String
+    public var flows: [Flow]
+    public var links: [Link]
+    public var findings: [Finding]
+    public var iommus: [IOMMU]
+    public var audit: [AuditRow]
+    public var tables: [Table]
+    public var bootLog: [String]
+    /// Deterministic work done: events handled over all phases, simulated time summed.
+    public var events: Int
+    public var simulatedNanoseconds: Double
+    /// The drawing of the topology (for HTML).
+    public var tree: TopologyDrawing
+}

@@ -1,0 +1,121 @@
+// simrun TOPOLOGY SCENARIO [options]: the main job. Runs a built-in scenario, a scenario file or an ftrace
+// trace on a machine, prints the terminal summary, and writes report.json, report.md and report.html.
+import ArgumentParser
+import Foundation
+import Scenarios
+import Sim
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario on a machine: throughput, latency, hot links, and where P2P TLPs were blocked and why.",
+        discussion: """
+            SCENARIO is a built-in name (\(BuiltInScenario.allCases.map(\.rawValue).joined(separator: ", "))), a scenario \
+            file (.xml, see docs/SCENARIOS.md), or an ftrace text capture of iommu:map/unmap/io_page_fault (with --device). \
+            `simrun TOPOLOGY SCENARIO` is short for `simrun run TOPOLOGY SCENARIO`. Exit status: 0 done, 1 bad input, \
+            2 the run failed. The report folder appears only when every file of it is written.
+            """)
+
+    @Argument(help: "Topology XML file.") var topology: String
+    @Argument(help: "Built-in scenario, scenario file, or ftrace capture.") var scenario: String
+    @Option(help: "Bytes per flow (e.g. 256MiB).") var size: String?
+    @Option(help: "Devices to use, by name or BDF, comma-separated.") var devices: String?
+    @Option(help: "Read requests in flight per flow.") var queueDepth: Int?
+    @Option(help: "Page size buffers are mapped with (4K or 2M).") var pageSize: String?
+    @Option(help: "iotlb-thrash working sets, comma-separated (e.g. 1M,16M,256M).") var workingSets: String?
+    @Flag(help: "Use ATS where the requester supports it.") var ats = false
+    @Flag(help: "P2P scenarios read the peer instead of writing it.") var read = false
+    @Option(help: "Trace replay: the device whose IOMMU domain the trace's map/unmap events belong to.") var device: String?
+    @Option(help: "Kernel command line (replaces the topology's <kernel cmdline>).") var cmdline: String?
+    @Option(help: "Seed for every random choice.") var seed: UInt64 = 1
+    @Option(help: "Phases run in parallel on this many threads (results do not depend on it).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Report folder (default: reports/runs/TOPOLOGY-SCENARIO).") var out: String?
+    @Flag(help: "Print the summary only; write no report folder.") var noReport = false
+    @Option(help: "Terminal output: text (the summary) or json (report.json).") var format: OutputFormat = .text
+
+    func run() throws {
+        let loaded = try loadTopology(topology)
+        var semantics = SemanticsOptions()
+        if let cmdline { semantics.kernel = KernelConfiguration(commandLine: cmdline, version: loaded.topology.kernel.version) }
+        var options = ScenarioOptions(ats: ats, operation: read ? .read : .write)
+        var problems: [String] = []
+        func bytes(_ text: String?, _ name: String) -> Int? {
+            guard let text else { return nil }
+            guard let v = ByteSize.parse(text), v > 0, v <= 1 << 40 else { problems.append("--\(name): '\(text)' is not a size (e.g. 64MiB)"); return nil }
+            return Int(v)
+        }
+        options.size = bytes(size, "size")
+        options.pageBytes = bytes(pageSize, "page-size")
+        if let p = options.pageBytes, p != 4096, p != 2 << 20, p != 1 << 30 { problems.append("--page-size: \(pageSize!) is not 4K, 2M or 1G") }
+        if let workingSets {
+            options.workingSets = workingSets.split(separator: ",").compactMap { bytes(String($0), "working-sets") }
+        }
+        options.devices = devices.map { $0.split(separator: ",").map { String($0.trimmingSpaces) } }
+        if let q = queueDepth, q < 1 { problems.append("--queue-depth must be at least 1") }
+        options.queueDepth = queueDepth
+        if jobs < 1 { problems.append("--jobs must be at least 1") }
+        if !problems.isEmpty {
+            for p in problems { printError("error: " + p) }
+            throw ExitCode(1)
+        }
+        let prepared = Result { () throws(ScenarioError) -> (WorkloadRunner, Workload) in
+            let runner = try WorkloadRunner(loaded, options: semantics, seed: seed, jobs: jobs)
+            return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device))
+        }
+        guard case .success(let (runner, workload)) = prepared else {
+            if case .failure(let e) = prepared { for p in e.problems { printError(p.contains(": error: ") ? p : "error: " + p) } }
+            throw ExitCode(1)
+        }
+        let progress = ProgressBar(total: workload.phases.count)
+        let ran = Result { () throws(ScenarioError) -> WorkloadResult in
+            try runner.run(workload, progress: { done, total in progress.update(done, total) })
+        }
+        progress.finish()
+        guard case .success(let result) = ran else {
+            if case .failure(let e) = ran { for p in e.problems { printError("error: " + p) } }
+            throw ExitCode(2)
+        }
+        let report = RunReport(result: result, runner: runner, topologyFile: topology)
+        if !noReport {
+            let name = URL(fileURLWithPath: topology).deletingPathExtension().lastPathComponent
+            let scenarioName = URL(fileURLWithPath: scenario).deletingPathExtension().lastPathComponent
+            let folder = out ?? "reports/runs/\(name)-\(scenarioName)"
+            if case .failure(let e) = Result(catching: { () throws(ScenarioError) in try ReportWriter.write(ReportWriter.files(report), to: folder) }) {
+                for p in e.problems { printError("error: " + p) }
+                throw ExitCode(2)
+            }
+            if format == .text { print(report.terminalSummary() + "\nreport: \(folder)/report.html") } else { print(report.json.serialized()) }
+        } else {
+            print(format == .text ? report.terminalSummary() : report.json.serialized())
+        }
+    }
+}
+
+/// A progress bar on standard error: only on a terminal, only once a run has taken about a second.
+final class ProgressBar: @unchecked Sendable {
+    let total: Int
+    let start = Date()
+    let enabled = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+    var shown = false
+    let lock = NSLock()
+    init(total: Int) { self.total = total }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let elapsed = Date().timeIntervalSince(start)
+        guard elapsed > 1 || shown else { return }
+        shown = true
+        let width = 30
+        let filled = total == 0 ? width : done * width / total
+        let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) phases, \(Int(eta.rounded())) s left ".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+    }
+}
