@@ -59,7 +59,7 @@ public enum BuiltInScenario: String, Sendable, CaseIterable {
         case .p2pMatrix: "every pair of GPUs (or --devices): unidirectional and bidirectional bandwidth, P2P read latency"
         case .h2d: "host to device: each device reads host memory alone, then all at once"
         case .d2h: "device to host: each device writes host memory alone, then all at once"
-        case .nvmeCMBToGPU: "a GPU (or FPGA/accelerator) reads an NVMe drive's CMB through p2pdma"
+        case .nvmeCMBToGPU: "a GPU (else an FPGA/accelerator, else any other endpoint) reads an NVMe drive's CMB through p2pdma"
         case .nvmeToNIC: "NVMe-oF target offload: the NIC writes into an NVMe CMB, another drive reads it, then both"
         case .gpudirectRDMA: "every NIC writes into and reads from every GPU's BAR (GPUDirect RDMA)"
         case .allToAll: "every device writes to every other at once"
@@ -109,7 +109,9 @@ struct Builder {
     func endpoints(_ classes: Set<EndpointClass>) -> [Int] {
         fabric.enumeration.functions.indices.filter { f in
             let fn = fabric.enumeration.functions[f]
-            guard fn.physicalFunction == nil, let d = fn.device, let ep = fabric.topology.devices[d].endpoint else { return false }
+            // Requesters need a PCIe link to the port above (root-bus integrated endpoints are not modelled).
+            guard fn.physicalFunction == nil, fabric.enumeration.links[f] != nil, let d = fn.device,
+                  let ep = fabric.topology.devices[d].endpoint else { return false }
             return classes.contains(ep.endpointClass)
         }
     }
@@ -205,8 +207,10 @@ struct Builder {
 
     func nvmeCMBToGPU() throws(ScenarioError) -> [WorkloadPhase] {
         let providers = try cmbProviders()
+        // GPUs; without one, FPGAs and accelerators; without those, every other endpoint (the report names them).
         var consumers = endpoints([.gpu])
         if consumers.isEmpty { consumers = endpoints([.fpga, .accelerator]) }
+        if consumers.isEmpty { consumers = endpoints(Set(EndpointClass.allCases).subtracting([.hostBridge])).filter { !providers.contains($0) } }
         if let names = options.devices {
             let named = names.compactMap { fabric.enumeration.lookup($0) }.filter { !providers.contains($0) }
             if !named.isEmpty { consumers = named }

@@ -121,6 +121,10 @@ public struct FtraceTrace: Sendable, Hashable {
 public struct TraceReplayRequest: Sendable, Hashable {
     public var trace: FtraceTrace
     public var device: Int
+    public init(trace: FtraceTrace, device: Int) {
+        self.trace = trace
+        self.device = device
+    }
 }
 
 extension WorkloadRunner {

@@ -51,6 +51,11 @@ extension RunReport {
                 s.faults += u.faults
                 iommuByName[u.name] = s
             }
+            for c in t.blockCounts {
+                guard case .iommuFault = c.reason, case .rootComplex(let r) = c.location,
+                      let unit = fabric.topology.rootComplexes[r].iommu, iommuByName[unit] != nil else { continue }
+                iommuByName[unit]!.faultedTLPs += c.count
+            }
         }
         self.flows = flows
         // Busiest first; ties in the fabric's order.
@@ -257,6 +262,9 @@ extension RunReport {
                     } else if route.throughRootComplex {
                         row.route = "via root complex"
                     }
+                }
+                if r.mapType == .notSupported, r.acsRedirectDevices.isEmpty {
+                    row.fix = "no kernel parameter: put both under one PCIe switch, or use a host bridge on the p2pdma whitelist"
                 }
                 if !r.acsRedirectDevices.isEmpty {
                     let param = "pci=disable_acs_redir=" + r.acsRedirectDevices.map { fabric.bdf($0).description }.joined(separator: ";")

@@ -65,9 +65,9 @@ extension RunReport {
                 [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase]
             }))
         }
-        if iommus.contains(where: { $0.lookups > 0 }) {
-            s += htmlTable(Table(title: "IOMMU", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "faults"],
-                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults)] }))
+        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
+            s += htmlTable(Table(title: "IOMMU", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
+                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
         }
         if !audit.isEmpty {
             s += htmlTable(Table(title: "ACS audit", columns: ["client", "provider", "map type", "distance", "path", "fabric", "port", "fix", "after fix"],

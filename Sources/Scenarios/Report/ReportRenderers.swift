@@ -34,10 +34,10 @@ extension RunReport {
             s += textTable(Table(title: "", columns: ["link", "gen/width", "utilization", "payload GB/s", "credit stall", "phase"],
                                  rows: busy.map { [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase] }))
         }
-        if !iommus.isEmpty, iommus.contains(where: { $0.lookups > 0 }) {
+        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
             s += "\nIOMMU\n"
-            s += textTable(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "faults"],
-                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults)] }))
+            s += textTable(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
+                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
         }
         if !audit.isEmpty {
             s += "\nACS audit (\(audit.count) pairs; client -> provider)\n"
@@ -119,6 +119,7 @@ extension RunReport {
             ("iommu", .array(iommus.map { u in .object([
                 ("name", .string(u.name)), ("lookups", .int(Int64(u.lookups))), ("hits", .int(Int64(u.hits))),
                 ("hit_rate", .double(u.hitRate)), ("walks", .int(Int64(u.walks))), ("faults", .int(Int64(u.faults))),
+                ("faulted_tlps", .int(Int64(u.faultedTLPs))),
             ]) })),
             ("audit", .array(audit.map { a in .object([
                 ("client", .string(a.client)), ("provider", .string(a.provider)), ("map_type", .string(a.mapType)),
@@ -172,10 +173,10 @@ extension RunReport {
                 [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), String($0.maxQueueTLPs), $0.phase]
             }))
         }
-        if iommus.contains(where: { $0.lookups > 0 }) {
+        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
             s += "## IOMMU\n\n"
-            s += table(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "faults"],
-                             rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults)] }))
+            s += table(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
+                             rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
         }
         if !audit.isEmpty {
             s += "## ACS audit\n\n"

@@ -73,6 +73,8 @@ public struct RunReport: Sendable {
         public var hits: Int
         public var walks: Int
         public var faults: Int
+        /// TLPs blocked by an IOMMU fault at a root complex this unit serves (walk faults and mapping misses).
+        public var faultedTLPs: Int = 0
         public var hitRate: Double { lookups == 0 ? 1 : Double(hits) / Double(lookups) }
     }
 
