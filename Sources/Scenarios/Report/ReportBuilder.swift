@@ -171,8 +171,10 @@ extension RunReport {
             let p2p = semantics.p2pdma(provider: p, client: op.requester, verbose: true)
             out.append(Finding(kind: "redirected", requester: requester, target: target,
                                port: "\(fabric.bdf(route.redirectedAt[0])) \(fabric.name(route.redirectedAt[0]))",
-                               rule: "ACS P2P Request Redirect (RR) sends the request up to the root complex (PCIe Base §6.12.1.1); it crosses the uplink twice",
-                               linuxLog: p2p.warnings, fix: "pci=disable_acs_redir=" + ports.joined(separator: ";"),
+                               rule: "ACS P2P Request Redirect (RR) sends the request up to the root complex (PCIe Base §6.12.1.1), over the switch uplink and back down",
+                               linuxLog: p2p.warnings,
+                               fix: p2p.warnings.lazy.compactMap { w in w.range(of: "pci=disable_acs_redir=").map { String(w[$0.lowerBound...]) } }.first
+                                   ?? "pci=disable_acs_redir=" + ports.joined(separator: ";"),
                                tlps: r.flow?.requestTLPs ?? 0, phase: phase.name))
         }
         guard let t = transport, let flow = r.flow, flow.blockedTLPs > 0 else { return out }
