@@ -120,9 +120,7 @@ struct Builder {
     func supportsATS(_ f: Int) -> Bool {
         fabric.enumeration.functions[f].device.flatMap { fabric.topology.devices[$0].endpoint?.supportsATS } ?? false
     }
-    func hasP2PMem(_ f: Int) -> Bool {
-        fabric.enumeration.functions[f].device.flatMap { fabric.topology.devices[$0].endpoint.map { !$0.p2pmem.isEmpty } } ?? false
-    }
+    func hasP2PMem(_ f: Int) -> Bool { fabric.hasP2PMem(f) }
 
     /// `--devices`, resolved; or the default set.
     func devices(default classes: Set<EndpointClass>, minimum: Int, what: String) throws(ScenarioError) -> [Int] {
@@ -295,5 +293,12 @@ struct Builder {
             }
         }
         return phases
+    }
+}
+
+extension Fabric {
+    /// The function's topology device declares `<p2pmem>` (a p2pdma provider once its driver registers it).
+    func hasP2PMem(_ f: Int) -> Bool {
+        enumeration.functions[f].device.flatMap { topology.devices[$0].endpoint.map { !$0.p2pmem.isEmpty } } ?? false
     }
 }

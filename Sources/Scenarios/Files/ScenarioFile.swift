@@ -37,8 +37,7 @@ public enum ScenarioFile {
                 } else if let to = e.lookup(toName) {
                     if to == from { bag.error(d.line, "<dma> from and to name the same device '\(toName)'") }
                     if d["memory"] == "p2pmem" {
-                        let hasP2P = e.functions[to].device.flatMap { fabric.topology.devices[$0].endpoint.map { !$0.p2pmem.isEmpty } } ?? false
-                        if !hasP2P { bag.error(d.line, "<dma> to=\"\(toName)\" memory=\"p2pmem\": \(toName) has no <p2pmem> region") }
+                        if !fabric.hasP2PMem(to) { bag.error(d.line, "<dma> to=\"\(toName)\" memory=\"p2pmem\": \(toName) has no <p2pmem> region") }
                         target = .p2pmem(provider: to)
                     } else {
                         if fabric.defaultTargetAddress(function: to) == nil { bag.error(d.line, "<dma> to=\"\(toName)\": \(toName) has no BAR") }

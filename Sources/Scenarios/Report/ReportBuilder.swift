@@ -119,12 +119,14 @@ extension RunReport {
         return f
     }
 
-    static func place(_ location: HopLocation, _ fabric: Fabric) -> String {
-        switch location {
-        case .function(let f): "\(fabric.bdf(f)) \(fabric.name(f))"
-        case .rootComplex(let r): "root complex \(fabric.topology.rootComplexes[r].name)"
-        case .socketLink(let a, let b): "socket link \(a)->\(b)"
-        }
+    static func place(_ location: HopLocation, _ fabric: Fabric) -> String { fabric.describe(location) }
+
+    /// The kernel's own `pci=disable_acs_redir=` hint for a pair (from its warning lines), else one built from
+    /// the redirecting devices `calc_map_type_and_dist` listed.
+    static func disableRedirectHint(_ p2p: P2PDMAResult, _ fabric: Fabric, fallback: [Int]) -> String {
+        for w in p2p.warnings { if let at = w.range(of: "pci=disable_acs_redir=") { return String(w[at.lowerBound...]) } }
+        let devices = p2p.acsRedirectDevices.isEmpty ? fallback : p2p.acsRedirectDevices
+        return "pci=disable_acs_redir=" + devices.map { fabric.bdf($0).description }.joined(separator: ";")
     }
 
     /// Where, why, what Linux logs, and the fix, for one operation.
@@ -152,14 +154,11 @@ extension RunReport {
                 if let d = p2p.acsRedirectDevices.first {
                     port = "\(fabric.bdf(d)) \(fabric.name(d))"
                     rule = "p2pdma \(p2p.mapType.kernelName): ACS redirect (RR/CR/EC) set on \(p2p.acsRedirectDevices.map { fabric.bdf($0).description }.joined(separator: ", ")) sends the traffic through the host bridge, which is not on the p2pdma whitelist"
-                    fix = "pci=disable_acs_redir=" + p2p.acsRedirectDevices.map { fabric.bdf($0).description }.joined(separator: ";")
+                    fix = disableRedirectHint(p2p, fabric, fallback: [])
                 } else {
                     let rc = fabric.enumeration.functions[p].rootComplex
                     port = "root complex \(fabric.topology.rootComplexes[rc].name)"
                     rule = "p2pdma \(p2p.mapType.kernelName): provider and client share no upstream bridge and the host bridge is not on the p2pdma whitelist (drivers/pci/p2pdma.c)"
-                }
-                if let line = p2p.warnings.first(where: { $0.contains("pci=disable_acs_redir=") }), let at = line.range(of: "pci=disable_acs_redir=") {
-                    fix = String(line[at.lowerBound...])
                 }
             }
             out.append(Finding(kind: "refused", requester: requester, target: target, port: port, rule: rule,
@@ -167,14 +166,12 @@ extension RunReport {
             return out
         }
         if let route = r.route, route.isDelivered, !route.redirectedAt.isEmpty, let p = peer(op) {
-            let ports = route.redirectedAt.map { fabric.bdf($0).description }
             let p2p = semantics.p2pdma(provider: p, client: op.requester, verbose: true)
             out.append(Finding(kind: "redirected", requester: requester, target: target,
                                port: "\(fabric.bdf(route.redirectedAt[0])) \(fabric.name(route.redirectedAt[0]))",
                                rule: "ACS P2P Request Redirect (RR) sends the request up to the root complex (PCIe Base §6.12.1.1), over the switch uplink and back down",
                                linuxLog: p2p.warnings,
-                               fix: p2p.warnings.lazy.compactMap { w in w.range(of: "pci=disable_acs_redir=").map { String(w[$0.lowerBound...]) } }.first
-                                   ?? "pci=disable_acs_redir=" + ports.joined(separator: ";"),
+                               fix: disableRedirectHint(p2p, fabric, fallback: route.redirectedAt),
                                tlps: r.flow?.requestTLPs ?? 0, phase: phase.name))
         }
         guard let t = transport, let flow = r.flow, flow.blockedTLPs > 0 else { return out }
@@ -269,7 +266,7 @@ extension RunReport {
                     row.fix = "no kernel parameter: put both under one PCIe switch, or use a host bridge on the p2pdma whitelist"
                 }
                 if !r.acsRedirectDevices.isEmpty {
-                    let param = "pci=disable_acs_redir=" + r.acsRedirectDevices.map { fabric.bdf($0).description }.joined(separator: ";")
+                    let param = disableRedirectHint(r, fabric, fallback: [])
                     row.fix = param
                     let after: Semantics
                     if let cached = fixed[param] { after = cached } else {

@@ -65,14 +65,7 @@ extension RunReport {
                 [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase]
             }))
         }
-        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
-            s += htmlTable(Table(title: "IOMMU", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
-                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
-        }
-        if !audit.isEmpty {
-            s += htmlTable(Table(title: "ACS audit", columns: ["client", "provider", "map type", "distance", "path", "fabric", "port", "fix", "after fix"],
-                                 rows: audit.map { [$0.client, $0.provider, $0.mapType, String($0.distance), $0.pathClass, $0.route, $0.port ?? "-", $0.fix ?? "-", $0.mapTypeAfterFix ?? "-"] }))
-        }
+        for t in [iommuTable, auditTable].compactMap({ $0 }) { s += htmlTable(t) }
         if !bootLog.isEmpty { s += "<h2>Kernel log at boot</h2>\n<pre>\(escapeXML(bootLog.joined(separator: "\n")))</pre>\n" }
         s += "</body>\n</html>\n"
         return s

@@ -12,6 +12,21 @@ extension RunReport {
 
     var optionText: String { options.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
 
+    /// IOMMU statistics, as every format prints them (nil when no IOMMU was used or faulted).
+    var iommuTable: Table? {
+        guard iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) else { return nil }
+        return Table(title: "IOMMU", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
+                     rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] })
+    }
+
+    /// The acs-audit rows, as every format prints them (nil for other scenarios).
+    var auditTable: Table? {
+        guard !audit.isEmpty else { return nil }
+        return Table(title: "ACS audit (\(audit.count) pairs; client -> provider)",
+                     columns: ["client", "provider", "map type", "distance", "path", "fabric", "port", "fix", "map type after fix"],
+                     rows: audit.map { [$0.client, $0.provider, $0.mapType, String($0.distance), $0.pathClass, $0.route, $0.port ?? "-", $0.fix ?? "-", $0.mapTypeAfterFix ?? "-"] })
+    }
+
     // MARK: - Terminal
 
     /// The terminal summary: flows, busiest links, blocked and redirected P2P, the scenario's tables.
@@ -34,16 +49,7 @@ extension RunReport {
             s += textTable(Table(title: "", columns: ["link", "gen/width", "utilization", "payload GB/s", "credit stall", "phase"],
                                  rows: busy.map { [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase] }))
         }
-        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
-            s += "\nIOMMU\n"
-            s += textTable(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
-                                 rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
-        }
-        if !audit.isEmpty {
-            s += "\nACS audit (\(audit.count) pairs; client -> provider)\n"
-            s += textTable(Table(title: "", columns: ["client", "provider", "map type", "dist", "path", "fabric", "port", "fix", "after fix"],
-                                 rows: audit.map { [$0.client, $0.provider, $0.mapType, String($0.distance), $0.pathClass, $0.route, $0.port ?? "-", $0.fix ?? "-", $0.mapTypeAfterFix ?? "-"] }))
-        }
+        for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "\n" + textTable(t) }
         s += "\n" + findingsText()
         return s
     }
@@ -173,16 +179,7 @@ extension RunReport {
                 [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), String($0.maxQueueTLPs), $0.phase]
             }))
         }
-        if iommus.contains(where: { $0.lookups > 0 || $0.faultedTLPs > 0 }) {
-            s += "## IOMMU\n\n"
-            s += table(Table(title: "", columns: ["unit", "lookups", "IOTLB hit rate", "walks", "walk faults", "faulted TLPs"],
-                             rows: iommus.map { [$0.name, String($0.lookups), Self.pct($0.hitRate), String($0.walks), String($0.faults), String($0.faultedTLPs)] }))
-        }
-        if !audit.isEmpty {
-            s += "## ACS audit\n\n"
-            s += table(Table(title: "", columns: ["client", "provider", "map type", "distance", "path", "fabric", "port", "fix", "map type after fix"],
-                             rows: audit.map { [$0.client, $0.provider, $0.mapType, String($0.distance), $0.pathClass, $0.route, $0.port ?? "-", $0.fix.map { "`\($0)`" } ?? "-", $0.mapTypeAfterFix ?? "-"] }))
-        }
+        for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "## \(t.title)\n\n" + table(Table(title: "", columns: t.columns, rows: t.rows)) }
         if !bootLog.isEmpty { s += "## Kernel log at boot\n\n```\n" + bootLog.joined(separator: "\n") + "\n```\n" }
         return s
     }

@@ -240,13 +240,13 @@ public struct WorkloadRunner: @unchecked Sendable {
             outcome.dmaAddress = a
             return (outcome, .memory(a), .sgtable(table, p2pmem: nil))
         case .peerBAR(let peer):
-            guard let bar = fabric.defaultTargetAddress(function: peer) else {
+            guard let (bar, barBytes) = fabric.defaultTargetBAR(function: peer) else {
                 outcome.error = "\(fabric.name(peer)) has no BAR to map"
                 outcome.calls.append("dma_map_resource(\(dev), BAR of \(fabric.name(peer))): no BAR")
                 return (outcome, nil, nil)
             }
             outcome.mapType = backend.pciP2PDMAMapType(provider: peer, client: op.requester).value
-            let mapSize = min(size, barSize(peer, fabric))
+            let mapSize = min(size, barBytes)
             if op.mapping == .unmapped {
                 outcome.calls.append("(no mapping: \(dev) is given bus address 0x\(hex(bar, 1)))")
                 outcome.dmaAddress = bar
@@ -287,13 +287,6 @@ public struct WorkloadRunner: @unchecked Sendable {
             outcome.dmaAddress = a
             return (outcome, .address(a), .sgtable(table, p2pmem: (provider, mem)))
         }
-    }
-
-    func barSize(_ f: Int, _ fabric: Fabric) -> UInt64 {
-        guard let d = fabric.enumeration.functions[f].device else { return 1 << 20 }
-        let bars = fabric.topology.devices[d].bars
-        let k = bars.firstIndex(where: \.isPrefetchable) ?? 0
-        return bars.isEmpty ? 1 << 20 : bars[k].size
     }
 }
 

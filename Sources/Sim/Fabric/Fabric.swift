@@ -99,12 +99,15 @@ public struct Fabric: Sendable {
     }
 
     /// The first BAR of a function, preferring a prefetchable one (where peer memory usually lives).
-    public func defaultTargetAddress(function f: Int) -> UInt64? {
+    public func defaultTargetAddress(function f: Int) -> UInt64? { defaultTargetBAR(function: f)?.address }
+
+    /// The BAR ``defaultTargetAddress(function:)`` picks, with its size.
+    public func defaultTargetBAR(function f: Int) -> (address: UInt64, size: UInt64)? {
         let sizes = Fabric.barSizes(f, topology, enumeration)
         guard !sizes.isEmpty else { return nil }
         let bars: [BAR] = enumeration.functions[f].device.map { topology.devices[$0].bars } ?? []
         let k = bars.firstIndex(where: \.isPrefetchable) ?? 0
-        return enumeration.barAddresses[f][k]
+        return (enumeration.barAddresses[f][k], sizes[k])
     }
 
     /// Nearest common bridge of two functions (nil when they meet only at a root complex or not at all).

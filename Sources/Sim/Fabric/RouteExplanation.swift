@@ -88,13 +88,7 @@ extension Route {
         return out
     }
 
-    func place(_ location: HopLocation, _ fabric: Fabric) -> String {
-        switch location {
-        case .function(let f): "\(fabric.bdf(f)) \(fabric.name(f))"
-        case .rootComplex(let r): "root complex \(fabric.topology.rootComplexes[r].name)"
-        case .socketLink(let a, let b): "socket link \(a)->\(b)"
-        }
-    }
+    func place(_ location: HopLocation, _ fabric: Fabric) -> String { fabric.describe(location) }
 
     func line(_ hop: Hop, _ fabric: Fabric) -> String {
         let where_: String
@@ -127,5 +121,16 @@ extension Route {
         case .blocked(let r): what = "BLOCKED: \(r.rule)"
         }
         return padded + what
+    }
+}
+
+extension Fabric {
+    /// A hop's place in words: `0000:02:01.0 sw0.dp1`, `root complex rc0`, `socket link 0->1`.
+    public func describe(_ location: HopLocation) -> String {
+        switch location {
+        case .function(let f): "\(bdf(f)) \(name(f))"
+        case .rootComplex(let r): "root complex \(topology.rootComplexes[r].name)"
+        case .socketLink(let a, let b): "socket link \(a)->\(b)"
+        }
     }
 }

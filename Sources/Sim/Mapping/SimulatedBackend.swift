@@ -236,11 +236,12 @@ public struct SimulatedBackend: MappingBackend {
         var cursor = iovaCursor[domain] ?? (1 << 32)
         // iova_reserve_iommu_regions / iova_reserve_pci_windows (drivers/iommu/dma-iommu.c): the host bridges'
         // MMIO windows and the x86 MSI range are never handed out, so an IOVA cannot alias a peer's BAR.
+        let reserved = reservedIOVARanges
         while true {
             guard cursor >= length else { return nil }
             let candidate = (cursor - length) & ~(length - 1)
             let range = AddressRange(start: candidate, size: length)
-            guard let hit = reservedIOVARanges.first(where: { $0.overlaps(range) }) else {
+            guard let hit = reserved.first(where: { $0.overlaps(range) }) else {
                 cursor = candidate
                 break
             }
