@@ -132,6 +132,17 @@ struct BuiltInScenarioTests {
         #expect(r.tables.first?.rows.count == 4)
     }
 
+    @Test("host buffers never alias a BAR: on the 8-GPU machine (64-bit BARs above 1 TiB) every h2d flow moves its bytes")
+    func hostBuffersAreDRAM() throws {
+        let r = try run("gpu8-gen4-switches", "h2d", ScenarioOptions(size: 256 << 10))
+        #expect(r.flows.count == 16)
+        for f in r.flows {
+            #expect(f.status == "ok", "\(f.label) [\(f.phase)]: \(f.status)")
+            #expect(f.mappingCalls.first?.contains("of RAM at 0x") == true)
+        }
+        #expect(r.findings.isEmpty)
+    }
+
     @Test("acs-audit names the redirecting ports, the parameter, and the verdict after it")
     func audit() throws {
         let r = try run("nvmeof-switch-acs-on", "acs-audit")

@@ -58,8 +58,25 @@ public struct WorkloadRunner: @unchecked Sendable {
     /// The machine after boot with its providers registered; each phase starts from a copy.
     public let booted: SimulatedBackend
 
-    /// Where host buffers live: far above every MMIO window (1 TiB), one GiB-aligned slot per operation.
-    static let hostMemoryBase: UInt64 = 1 << 40
+    /// Where operation `slot`'s host buffer lives: DRAM from 4 GiB up, one naturally aligned slot (at least 4 GiB)
+    /// per operation, skipping anything a root complex's MMIO aperture or a BAR claims (64-bit BARs can sit
+    /// anywhere above the 32-bit hole, so no fixed address is safe).
+    func hostMemory(slot: Int, size: UInt64) -> UInt64? {
+        var stride: UInt64 = 1 << 32
+        while stride < size { stride <<= 1 }
+        let apertures = fabric.enumeration.rootComplexes.flatMap { [$0.mmio32, $0.mmio64].compactMap { $0 } } + [Enumerator.mmio32Pool]
+        var candidate = stride
+        var k = 0
+        while candidate < 1 << 52 {
+            let range = AddressRange(start: candidate, size: size)
+            if !apertures.contains(where: { $0.overlaps(range) }), fabric.claim(range.start) == .memory, fabric.claim(range.end) == .memory {
+                if k == slot { return candidate }
+                k += 1
+            }
+            candidate += stride
+        }
+        return nil
+    }
 
     public init(_ loaded: LoadedTopology, options: SemanticsOptions = SemanticsOptions(),
                 parameters: TransportParameters = TransportParameters(), seed: UInt64 = 1, jobs: Int = 1) throws(ScenarioError) {
@@ -221,7 +238,11 @@ public struct WorkloadRunner: @unchecked Sendable {
         let physicalOffset = UInt64(op.offset)
         switch op.target {
         case .hostMemory:
-            let physical = Self.hostMemoryBase + UInt64(slot) << 32
+            guard let physical = hostMemory(slot: slot, size: size + physicalOffset) else {
+                outcome.error = "no DRAM range of \(ByteSize.format(size)) outside the MMIO apertures for \(dev)'s buffer"
+                outcome.calls.append("(no host buffer: \(outcome.error!))")
+                return (outcome, nil, nil)
+            }
             if op.mapping == .unmapped {
                 outcome.calls.append("(no mapping: \(dev) is given physical address 0x\(hex(physical + physicalOffset, 1)))")
                 outcome.dmaAddress = physical + physicalOffset
