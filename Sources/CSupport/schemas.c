@@ -22,3 +22,10 @@ static const unsigned char scenario_xsd[] = {
 };
 const unsigned char *pciesim_scenario_xsd(void) { return scenario_xsd; }
 size_t pciesim_scenario_xsd_size(void) { return sizeof(scenario_xsd) - 1; }
+
+static const unsigned char suite_xsd[] = {
+#embed "../../reports/suite.xsd"
+    , 0
+};
+const unsigned char *pciesim_suite_xsd(void) { return suite_xsd; }
+size_t pciesim_suite_xsd_size(void) { return sizeof(suite_xsd) - 1; }

@@ -100,7 +100,7 @@ final class ProgressBar: @unchecked Sendable {
     let lock = NSLock()
     init(total: Int) { self.total = total }
 
-    func update(_ done: Int, _ total: Int) {
+    func update(_ done: Int, _ total: Int, unit: String = "phases") {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let elapsed = Date().timeIntervalSince(start)
@@ -110,7 +110,7 @@ final class ProgressBar: @unchecked Sendable {
         let filled = total == 0 ? width : done * width / total
         let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) phases, \(Int(eta.rounded())) s left ".utf8))
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(unit), \(Int(eta.rounded())) s left ".utf8))
     }
 
     func finish() {

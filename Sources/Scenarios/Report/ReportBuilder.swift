@@ -95,7 +95,7 @@ extension RunReport {
         let op = r.operation
         var f = Flow(phase: phase.name, phaseKind: phase.kind, label: op.label, requester: fabric.name(op.requester),
                      requesterBDF: fabric.bdf(op.requester).description, target: targetName(op, fabric),
-                     operation: op.operation == .write ? "write" : "read", bytes: op.bytes, delivered: 0, gigabytesPerSecond: 0,
+                     peer: peer(op).map { fabric.name($0) }, operation: op.operation == .write ? "write" : "read", bytes: op.bytes, delivered: 0, gigabytesPerSecond: 0,
                      latencyP50ns: nil, latencyP99ns: nil, latencyMaxns: nil, mapType: r.mapping.mapType.map(\.description),
                      pathClass: peer(op).map { fabric.pathClass(op.requester, $0).rawValue }, status: "ok", blockedTLPs: 0,
                      mappingCalls: r.mapping.calls, histogram: [],

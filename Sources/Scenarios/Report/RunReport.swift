@@ -13,6 +13,8 @@ public struct RunReport: Sendable {
         public var requester: String
         public var requesterBDF: String
         public var target: String
+        /// The peer device of a P2P flow (nil for host memory).
+        public var peer: String?
         public var operation: String
         public var bytes: Int
         public var delivered: Int

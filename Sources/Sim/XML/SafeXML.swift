@@ -170,12 +170,14 @@ public enum BuiltInSchema: String, Sendable {
     case topology
     case conformance
     case scenario
+    case suite
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
         case .topology: (pciesim_topology_xsd(), pciesim_topology_xsd_size())
         case .conformance: (pciesim_conformance_xsd(), pciesim_conformance_xsd_size())
         case .scenario: (pciesim_scenario_xsd(), pciesim_scenario_xsd_size())
+        case .suite: (pciesim_suite_xsd(), pciesim_suite_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).
