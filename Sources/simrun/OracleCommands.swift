@@ -58,7 +58,7 @@ struct Oracle: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "oracle",
         abstract: "Compare what a real Linux kernel under QEMU reported with the simulator (scripts/oracle/run.sh boots it).",
-        subcommands: [OracleCompare.self, OracleExtractSysfs.self])
+        subcommands: [OracleCompare.self, OracleExtractSysfs.self, OracleCompareImport.self])
 }
 
 /// `simrun oracle compare --topology T.xml GUEST_OUTPUT.txt`.
@@ -140,6 +140,40 @@ struct OracleExtractSysfs: ParsableCommand {
             try data.write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
             printError("\(output): error: cannot write: \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `simrun oracle compare-import --topology T.xml --guest GUEST.txt IMPORTED.xml`: the guest's sysfs, imported,
+/// gives back the machine that was booted.
+struct OracleCompareImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare-import",
+        abstract: "Compare `simrun import sysfs` of a guest's sysfs with the machine QEMU booted: functions, IDs, kinds, parents, ACS capability, IOMMU groups (exit 1 on a mismatch).")
+
+    @Option(help: "Topology XML file the guest was exported from.") var topology: String
+    @Option(help: "The guest's report: its IOMMU groups are what the imported groups must say.") var guest: String?
+    @Argument(help: "The topology simrun import sysfs wrote from the guest's sysfs.") var imported: String
+
+    func run() throws {
+        let loaded = try loadTopology(topology)
+        let booted = Result { () throws(DiagnosticError) -> LoadedTopology in
+            try LoadedTopology(topology: try QEMUExport.machine(loaded).guestTopology)
+        }
+        guard case .success(let expected) = booted else {
+            if case .failure(let e) = booted { report(e.diagnostics) }
+            throw ExitCode(2)
+        }
+        let back = try loadTopology(imported)
+        var groups: [BDF: Int] = [:]
+        if let guest { for d in try readGuest(guest).devices { if let g = d.group { groups[d.bdf] = g } } }
+        let mismatches = GuestImportComparison.compare(expected: expected, imported: back, groups: groups)
+        let n = expected.enumeration.functions.filter { $0.physicalFunction == nil }.count
+        if mismatches.isEmpty {
+            print("import: the guest's sysfs imports back to the booted machine (\(n) functions\(groups.isEmpty ? "" : ", IOMMU groups included"))")
+        } else {
+            for m in mismatches { print("mismatch \(m)") }
             throw ExitCode(1)
         }
     }

@@ -180,6 +180,18 @@ oracle_boot_and_compare() {
     grep -q '^CONFIG_PCI_P2PDMA=y' "$ORACLE_KERNEL_DIR"/root/boot/config-* && p2pmem=(--p2pmem)
     "$ORACLE_SIMRUN" oracle compare --topology "$topology" "${p2pmem[@]}" "$dir/guest.txt" > "$dir/compare.txt" 2>&1
     local rc=$?
+    # The guest's sysfs, imported with `simrun import sysfs --root`, must give back the booted machine.
+    local irc=2
+    mkdir -p "$dir/sysfs"
+    if "$ORACLE_SIMRUN" oracle extract-sysfs "$dir/guest.txt" -o "$dir/sysfs.tar.gz" 2> "$dir/import.txt" \
+        && tar xzf "$dir/sysfs.tar.gz" -C "$dir/sysfs" 2>> "$dir/import.txt" \
+        && "$ORACLE_SIMRUN" import sysfs --root "$dir/sysfs" -o "$dir/imported.xml" 2>> "$dir/import.txt"; then
+        "$ORACLE_SIMRUN" oracle compare-import --topology "$topology" --guest "$dir/guest.txt" "$dir/imported.xml" >> "$dir/import.txt" 2>&1
+        irc=$?
+    fi
+    cat "$dir/import.txt" >> "$dir/compare.txt"
+    [ $irc -eq 1 ] && [ $rc -eq 0 ] && rc=1
+    [ $irc -gt 1 ] && rc=2
     local verdict=MATCH
     [ $rc -eq 1 ] && verdict=MISMATCH
     [ $rc -gt 1 ] && verdict=FAIL

@@ -43,6 +43,9 @@ public struct OracleMismatch: Sendable, Hashable, CustomStringConvertible {
         case cpu
         /// A kernel log line about ACS or IOMMU groups on one side only.
         case log
+        /// `simrun import sysfs` of the guest's tree differs from the booted machine (presence, IDs, kind,
+        /// parent, ACS capability, IOMMU group).
+        case imported
     }
 
     public var aspect: Aspect

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Builds the kernel oracle's p2pdma kernel: Debian's linux-source-6.1, x86_64 defconfig plus PCI_P2PDMA and what
+# it needs (ZONE_DEVICE, memory hotplug), the Intel IOMMU with IRQ remapping, NVMe, the NVMe target with
+# configfs, all built in (no modules). Debian's own kernel has CONFIG_PCI_P2PDMA off. About 9-12 minutes on
+# 2 cores. CI does not run this: the answers it gave are recorded in scripts/oracle/p2pdma/ (record-p2pdma.sh).
+#
+#   scripts/oracle/build-p2pdma-kernel.sh            -> $ORACLE_CACHE/p2pdma-kernel/bzImage
+set -eu
+source "$(dirname "$0")/lib.sh"
+out=$ORACLE_CACHE/p2pdma-kernel
+if [ -s "$out/bzImage" ]; then echo "$out/bzImage"; exit 0; fi
+need=()
+[ -e /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)
+for p in build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+mkdir -p "$out"
+src=$out/src
+if [ ! -e "$src/Makefile" ]; then
+    rm -rf "$src" && mkdir -p "$src"
+    tar xJf /usr/src/linux-source-6.1.tar.xz -C "$src" --strip-components=1
+fi
+cd "$src"
+make -s x86_64_defconfig
+./scripts/config \
+    --enable ZONE_DEVICE --enable MEMORY_HOTPLUG --enable MEMORY_HOTREMOVE --enable SPARSEMEM_VMEMMAP \
+    --enable PCI_P2PDMA \
+    --enable IOMMU_SUPPORT --enable INTEL_IOMMU --enable INTEL_IOMMU_DEFAULT_ON --enable IRQ_REMAP \
+    --enable BLK_DEV_NVME --enable NVME_CORE --enable NVME_TARGET --enable NVME_TARGET_LOOP \
+    --enable CONFIGFS_FS --enable E1000E \
+    --disable DEBUG_INFO --disable DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT --enable DEBUG_INFO_NONE \
+    --disable MODULES
+make -s olddefconfig
+for c in PCI_P2PDMA ZONE_DEVICE INTEL_IOMMU BLK_DEV_NVME NVME_TARGET CONFIGFS_FS; do
+    grep -q "^CONFIG_$c=y" .config || { echo "build-p2pdma-kernel: CONFIG_$c did not stick" >&2; exit 2; }
+done
+make -s -j"$(nproc)" bzImage
+cp arch/x86/boot/bzImage "$out/bzImage"
+cp .config "$out/config"
+make -s kernelrelease > "$out/release"
+echo "$out/bzImage"
