@@ -32,6 +32,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Report folder (default: reports/runs/TOPOLOGY-SCENARIO).") var out: String?
     @Flag(help: "Print the summary only; write no report folder.") var noReport = false
     @Option(help: "Terminal output: text (the summary) or json (report.json).") var format: OutputFormat = .text
+    @Option(help: "tlp (TLP by TLP), flow (steady-state max-min rates: no latency figures) or auto (flow where the flow model claims its answer, else tlp).")
+    var mode: SimulationMode = .tlp
 
     func run() throws {
         let loaded = try loadTopology(topology)
@@ -59,7 +61,8 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let prepared = Result { () throws(ScenarioError) -> (WorkloadRunner, Workload) in
-            let runner = try WorkloadRunner(loaded, options: semantics, seed: seed, jobs: jobs)
+            var runner = try WorkloadRunner(loaded, options: semantics, seed: seed, jobs: jobs)
+            runner.mode = mode
             return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device))
         }
         guard case .success(let (runner, workload)) = prepared else {
@@ -119,3 +122,5 @@ final class ProgressBar: @unchecked Sendable {
         if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
     }
 }
+
+extension SimulationMode: ExpressibleByArgument {}

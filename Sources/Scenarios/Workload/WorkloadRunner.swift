@@ -35,6 +35,18 @@ public struct PhaseResult: Sendable {
     public var operations: [OperationResult]
     /// The transport run (nil when no operation could be issued).
     public var transport: TransportResult?
+    /// Which model produced `transport`.
+    public var simulatedBy: SimulationMode = .tlp
+    /// Flow mode: per transport flow, what may make its answer inaccurate (empty: covered).
+    public var flowLimits: [[FlowModelLimit]] = []
+    /// Flow mode: per transport flow, the resource that set its rate.
+    public var flowBottlenecks: [String] = []
+}
+
+/// How phases are simulated: TLP by TLP, by steady-state max-min rates, or by rates where the flow model claims
+/// its answer and TLP by TLP elsewhere.
+public enum SimulationMode: String, Sendable, Hashable, CaseIterable {
+    case tlp, flow, auto
 }
 
 /// A workload's run.
@@ -55,6 +67,8 @@ public struct WorkloadRunner: @unchecked Sendable {
     public var seed: UInt64
     /// Phases run in parallel on this many threads (results do not depend on it).
     public var jobs: Int
+    /// TLP, flow or auto (flow where it is covered, TLP elsewhere).
+    public var mode: SimulationMode = .tlp
     /// The machine after boot with its providers registered; each phase starts from a copy.
     public let booted: SimulatedBackend
 
@@ -166,6 +180,9 @@ public struct WorkloadRunner: @unchecked Sendable {
             if let unmap { unmaps.append((k, unmap)) }
         }
         var transport: TransportResult?
+        var simulatedBy = SimulationMode.tlp
+        var flowLimits: [[FlowModelLimit]] = []
+        var flowBottlenecks: [String] = []
         var routes: [Route?] = Array(repeating: nil, count: phase.operations.count)
         if !flows.isEmpty {
             let translator = DomainTranslator(backend)
@@ -183,8 +200,19 @@ public struct WorkloadRunner: @unchecked Sendable {
                                                     requester: flow.requester, address: address, addressType: at), translator: translator)
             }
             do {
-                var sim = try TransportSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: translator, seed: seed)
-                transport = try sim.run()
+                if mode != .tlp {
+                    let answer = try FlowSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: translator).run()
+                    if mode == .flow || answer.isCovered {
+                        transport = answer.transport
+                        simulatedBy = .flow
+                        flowLimits = answer.limits
+                        flowBottlenecks = answer.bottleneck
+                    }
+                }
+                if transport == nil {
+                    var sim = try TransportSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: translator, seed: seed)
+                    transport = try sim.run()
+                }
             } catch let e as TransportError {
                 throw ScenarioError(e.problems)
             } catch {
@@ -211,7 +239,8 @@ public struct WorkloadRunner: @unchecked Sendable {
             OperationResult(operation: phase.operations[k], mapping: outcomes[k],
                             flow: flowOf[k].flatMap { f in transport?.flows[f] }, route: routes[k], flowIndex: flowOf[k])
         }
-        return PhaseResult(phase: phase, operations: results, transport: transport)
+        return PhaseResult(phase: phase, operations: results, transport: transport, simulatedBy: simulatedBy,
+                           flowLimits: flowLimits, flowBottlenecks: flowBottlenecks)
     }
 
     enum Unmap {
