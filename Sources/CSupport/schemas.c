@@ -29,3 +29,10 @@ static const unsigned char suite_xsd[] = {
 };
 const unsigned char *pciesim_suite_xsd(void) { return suite_xsd; }
 size_t pciesim_suite_xsd_size(void) { return sizeof(suite_xsd) - 1; }
+
+static const unsigned char plan_xsd[] = {
+#embed "../../plans/plan.xsd"
+    , 0
+};
+const unsigned char *pciesim_plan_xsd(void) { return plan_xsd; }
+size_t pciesim_plan_xsd_size(void) { return sizeof(plan_xsd) - 1; }

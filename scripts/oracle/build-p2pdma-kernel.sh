@@ -2,7 +2,7 @@
 # Builds the kernel oracle's p2pdma kernel: Debian's linux-source-6.1, x86_64 defconfig plus PCI_P2PDMA and what
 # it needs (ZONE_DEVICE, memory hotplug), the Intel IOMMU with IRQ remapping, NVMe, the NVMe target with
 # configfs, all built in (no modules). Debian's own kernel has CONFIG_PCI_P2PDMA off. About 9-12 minutes on
-# 2 cores. CI does not run this: the answers it gave are recorded in scripts/oracle/p2pdma/ (record-p2pdma.sh).
+# 2 cores. CI does not run this: the answers it gave are recorded in scripts/oracle/p2pdma/ (scripts/oracle/p2pdma/record.sh).
 #
 #   scripts/oracle/build-p2pdma-kernel.sh            -> $ORACLE_CACHE/p2pdma-kernel/bzImage
 set -eu

@@ -171,6 +171,7 @@ public enum BuiltInSchema: String, Sendable {
     case conformance
     case scenario
     case suite
+    case plan
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
@@ -178,6 +179,7 @@ public enum BuiltInSchema: String, Sendable {
         case .conformance: (pciesim_conformance_xsd(), pciesim_conformance_xsd_size())
         case .scenario: (pciesim_scenario_xsd(), pciesim_scenario_xsd_size())
         case .suite: (pciesim_suite_xsd(), pciesim_suite_xsd_size())
+        case .plan: (pciesim_plan_xsd(), pciesim_plan_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).
