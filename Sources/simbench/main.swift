@@ -24,6 +24,8 @@ let benchmarks: [Benchmark] = [
     Benchmark(name: "semantics", summary: "IOMMU groups + all-pairs p2pdma matrix of a generated 1,024-endpoint machine", run: semanticsBenchmark),
     Benchmark(name: "topology", summary: "parse + validate + enumerate a generated 10,240-endpoint topology, and peak memory", run: topologyBenchmark),
     Benchmark(name: "transport", summary: "transport model: 1 GiB DMA write through one Gen4 x16 switch, events/s, memory", run: transportBenchmark),
+    Benchmark(name: "flow-vs-tlp", summary: "every shipped topology x built-in scenario (16 MiB flows) run by the TLP model and by the flow model", run: { try flowVersusTLPBenchmark() }),
+    Benchmark(name: "flow-vs-tlp-gpu64", summary: "GPUDirect RDMA on a generated 64-GPU, 8-NIC machine (1,024 flows) by the TLP and the flow model", run: { try flowVersusTLPGPU64Benchmark() }),
     Benchmark(name: "transport-simpy", summary: "the tools/simpy_link.py transfer (64 MiB, Gen4 x16, MPS 256) through the transport model", run: { try transportSimPyComparison(bytes: 64 << 20) }),
 ]
 

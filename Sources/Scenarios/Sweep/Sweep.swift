@@ -269,7 +269,9 @@ public struct SweepRunner: @unchecked Sendable {
         var blocked = 0.0
         var utilization = 0.0
         for p in result.phases where metric.phaseKind == nil || p.phase.kind == metric.phaseKind {
-            if let t = p.transport { for l in t.links { utilization = max(utilization, l.utilization) } }
+            if metric.quantity == .maxLinkUtilization, let t = p.transport {
+                for l in t.links { utilization = max(utilization, l.utilization) }
+            }
             for op in p.operations {
                 let target: Int? = switch op.operation.target {
                 case .hostMemory: nil

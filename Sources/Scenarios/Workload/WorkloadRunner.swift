@@ -124,8 +124,9 @@ public struct WorkloadRunner: @unchecked Sendable {
         let n = workload.phases.count
         let box = ResultBox(count: n)
         let counter = ResultBox(count: 0)
+        let base = TransportFabricModel(fabric: fabric, parameters: parameters)  // shared by every phase
         let work: @Sendable (Int) -> Void = { i in
-            let r = Result { () throws(ScenarioError) in try self.runPhase(workload.phases[i]) }
+            let r = Result { () throws(ScenarioError) in try self.runPhase(workload.phases[i], transport: base) }
             box.set(i, r)
             if let progress { progress(counter.increment(), n) }
         }
@@ -159,6 +160,11 @@ public struct WorkloadRunner: @unchecked Sendable {
 
     /// One phase on a fresh copy of the booted machine: map, DMA, unmap.
     public func runPhase(_ phase: WorkloadPhase) throws(ScenarioError) -> PhaseResult {
+        try runPhase(phase, transport: TransportFabricModel(fabric: fabric, parameters: parameters))
+    }
+
+    /// One phase with the fabric's part of the transport model already built (the same for every phase of a run).
+    func runPhase(_ phase: WorkloadPhase, transport base: TransportFabricModel) throws(ScenarioError) -> PhaseResult {
         var backend = booted
         let fabric = backend.fabric
         var outcomes: [MappingOutcome] = []
@@ -201,7 +207,7 @@ public struct WorkloadRunner: @unchecked Sendable {
             }
             do {
                 if mode != .tlp {
-                    let answer = try FlowSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: translator).run()
+                    let answer = try FlowSimulation(base, flows: flows, translator: translator).run()
                     if mode == .flow || answer.isCovered {
                         transport = answer.transport
                         simulatedBy = .flow
@@ -210,7 +216,7 @@ public struct WorkloadRunner: @unchecked Sendable {
                     }
                 }
                 if transport == nil {
-                    var sim = try TransportSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: translator, seed: seed)
+                    var sim = try TransportSimulation(base, flows: flows, translator: translator, seed: seed)
                     transport = try sim.run()
                 }
             } catch let e as TransportError {

@@ -53,6 +53,12 @@ public struct FlowSimulation {
         model = try TransportModel.build(fabric: fabric, flows: flows, parameters: parameters, translator: translator)
     }
 
+    /// On a fabric model built once (see ``TransportFabricModel``): the same answers, without rebuilding the links.
+    public init<Translator: AddressTranslator>(_ base: TransportFabricModel, flows: [TransportFlow],
+                                               translator: Translator) throws(TransportError) {
+        model = try TransportModel.build(base, flows: flows, translator: translator)
+    }
+
     public init(fabric: Fabric, flows: [TransportFlow], parameters: TransportParameters = TransportParameters()) throws(TransportError) {
         try self.init(fabric: fabric, flows: flows, parameters: parameters, translator: ConfiguredTranslator(fabric))
     }
@@ -78,7 +84,6 @@ struct FlowSolver {
     let tagBase: Int
     var resourceCount: Int
     var capacity: [Double]
-    var resourceName: [String]
     /// Per flow: resources with coefficients (seconds of capacity per payload byte), contiguous.
     var useStart: [Int] = []
     var uses: [ResourceUse] = []
@@ -113,9 +118,18 @@ struct FlowSolver {
         tagBase = engineBase + functions
         resourceCount = tagBase + functions
         capacity = [Double](repeating: 1, count: resourceCount)
-        resourceName = model.linkName + model.serverName + model.iommuName.map { "\($0) page walkers" }
-            + (0..<functions).map { "issue rate of function \($0)" } + (0..<functions).map { "tags of function \($0)" }
         buildFlows()
+    }
+
+    /// A resource's name, for the bottleneck column (built only for the resources that are one).
+    func resourceName(_ r: Int) -> String {
+        switch r {
+        case ..<serverBase: m.linkName[r]
+        case ..<iommuBase: m.serverName[r - serverBase]
+        case ..<engineBase: "\(m.iommuName[r - iommuBase]) page walkers"
+        case ..<tagBase: "issue rate of function \(r - engineBase)"
+        default: "tags of function \(r - tagBase)"
+        }
     }
 
     // MARK: Paths to resource uses
@@ -518,7 +532,7 @@ struct FlowSolver {
                 completionTime: completion, firstDelivery: blocked[f] ? nil : first, lastDelivery: blocked[f] ? nil : completion,
                 firstDeliveryBytes: 0, latency: LatencyHistogram(), atcLookups: 0, atcHits: 0, translationRequests: 0))
             let by = frozenBy[f]
-            bottleneck.append(by >= 0 ? resourceName[by] : (c.isRead && c.queueDepth != .max ? "queue depth \(c.queueDepth)" : "own rate"))
+            bottleneck.append(by >= 0 ? resourceName(by) : (c.isRead && c.queueDepth != .max ? "queue depth \(c.queueDepth)" : "own rate"))
         }
         let seconds = Double(max(end, 1)) * Self.picosecond
         let links = (0..<linkCount).map { d in

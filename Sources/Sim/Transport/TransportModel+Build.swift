@@ -81,14 +81,19 @@ struct TransportBuilder {
     }
 }
 
-extension TransportModel {
-    /// Builds the model; every problem found in the parameters, the topology and the workload is reported at once.
-    static func build<Translator: AddressTranslator>(fabric: Fabric, flows: [TransportFlow], parameters: TransportParameters,
-                                                     translator: Translator) throws(TransportError) -> TransportModel {
-        var model = TransportModel(parameters: parameters) { translator.translate(requester: $0, address: $1, isWrite: $2) }
+/// The fabric's part of the transport model (link directions with their credits, rate servers, IOMMUs), built once
+/// for a fabric and its parameters and shared by every set of flows run on it: a workload's phases differ only in
+/// their flows, and building the links was most of a flow-mode phase's cost.
+public struct TransportFabricModel {
+    let model: TransportModel
+    let builder: TransportBuilder
+    public let fabric: Fabric
+    public let parameters: TransportParameters
+
+    public init(fabric: Fabric, parameters: TransportParameters = TransportParameters()) {
+        var model = TransportModel(parameters: parameters) { _, _, _ in .fault("no translator: the flows bring theirs") }
         var b = TransportBuilder(fabric: fabric, parameters: parameters)
-        let t = fabric.topology
-        for rc in t.rootComplexes {
+        for rc in fabric.topology.rootComplexes {
             let (p, found) = parameters.applying(rc.parameters, element: rc.name)
             b.rootComplexParameters.append(p)
             b.problems += found
@@ -96,6 +101,29 @@ extension TransportModel {
         model.buildLinks(&b)
         model.buildServers(&b)
         model.buildIOMMUs(&b)
+        self.model = model
+        self.builder = b
+        self.fabric = fabric
+        self.parameters = parameters
+    }
+}
+
+// Immutable once built; its model's placeholder translator captures nothing, and each build gives the copy its own.
+extension TransportFabricModel: @unchecked Sendable {}
+
+extension TransportModel {
+    /// Builds the model; every problem found in the parameters, the topology and the workload is reported at once.
+    static func build<Translator: AddressTranslator>(fabric: Fabric, flows: [TransportFlow], parameters: TransportParameters,
+                                                     translator: Translator) throws(TransportError) -> TransportModel {
+        try build(TransportFabricModel(fabric: fabric, parameters: parameters), flows: flows, translator: translator)
+    }
+
+    /// Adds `flows` to a copy of the fabric's part.
+    static func build<Translator: AddressTranslator>(_ base: TransportFabricModel, flows: [TransportFlow],
+                                                     translator: Translator) throws(TransportError) -> TransportModel {
+        var model = base.model
+        model.translate = { translator.translate(requester: $0, address: $1, isWrite: $2) }
+        var b = base.builder
         for (i, flow) in flows.enumerated() { model.buildFlow(i, flow, translator: translator, &b) }
         model.finishQueues(&b)
         guard b.problems.isEmpty else { throw TransportError(b.problems) }

@@ -191,7 +191,7 @@ struct FlowState {
 /// flows, functions, servers, IOMMU units and walkers). The hot methods live in the `TransportModel+*.swift` facets.
 struct TransportModel {
     /// The IOMMU's verdict on a page (the caller's `AddressTranslator`), asked once per page walk, off the hot path.
-    let translate: (_ requester: Int, _ address: UInt64, _ isWrite: Bool) -> TranslationOutcome
+    var translate: (_ requester: Int, _ address: UInt64, _ isWrite: Bool) -> TranslationOutcome
     let parameters: TransportParameters
     var steps: [Step] = []
 

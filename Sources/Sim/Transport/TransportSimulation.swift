@@ -32,7 +32,13 @@ public struct TransportSimulation {
     public init<Translator: AddressTranslator>(fabric: Fabric, flows: [TransportFlow],
                                                parameters: TransportParameters = TransportParameters(),
                                                translator: Translator, seed: UInt64 = 1) throws(TransportError) {
-        model = try TransportModel.build(fabric: fabric, flows: flows, parameters: parameters, translator: translator)
+        try self.init(TransportFabricModel(fabric: fabric, parameters: parameters), flows: flows, translator: translator, seed: seed)
+    }
+
+    /// On a fabric model built once (see ``TransportFabricModel``): the same events, without rebuilding the links.
+    public init<Translator: AddressTranslator>(_ base: TransportFabricModel, flows: [TransportFlow],
+                                               translator: Translator, seed: UInt64 = 1) throws(TransportError) {
+        model = try TransportModel.build(base, flows: flows, translator: translator)
         engine = Simulator<TransportEvent>(seed: seed)
         for (i, flow) in flows.enumerated() {
             do { try engine.schedule(.flowStart(Int32(i)), at: flow.start) } catch {
