@@ -37,7 +37,7 @@ let package = Package(
             dependencies: ["Sim", "Scenarios", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "simbench", dependencies: ["Sim", "Scenarios"]),
-        .testTarget(name: "SimTests", dependencies: ["Sim"]),
+        .testTarget(name: "SimTests", dependencies: ["Sim"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Sim"]),
         .testTarget(name: "simrunTests", dependencies: ["Sim", "simrun"], exclude: ["Golden"]),
     ]

@@ -56,7 +56,7 @@ struct ImportCommonOptions: ParsableArguments {
         }
         if !quiet { report(result.warnings) }
         let text = ImportedTopologyWriter.write(result)
-        if let output { try writeReplacing(text, to: output) } else { print(text, terminator: "") }
+        if let output { try writeAtomically(text, to: output) } else { print(text, terminator: "") }
         let t = result.topology
         let vfs = result.enumeration.functions.count - t.devices.count
         printError("\(result.origin): imported \(t.devices.count) devices\(vfs > 0 ? " and \(vfs) VF\(vfs == 1 ? "" : "s")" : "") on \(t.rootComplexes.count) root complex\(t.rootComplexes.count == 1 ? "" : "es"), \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")\(output.map { " -> " + $0 } ?? "")")
@@ -128,27 +128,7 @@ struct ExportNCCL: ParsableCommand {
     func run() throws {
         let loaded = try loadTopology(file)
         let text = NCCLExporter.write(loaded)
-        if let output { try writeReplacing(text, to: output) } else { print(text, terminator: "") }
+        if let output { try writeAtomically(text, to: output) } else { print(text, terminator: "") }
     }
 }
 
-/// Writes a temporary file beside the target, then rename(2)s it over the target: POSIX replaces the name
-/// atomically, so readers see the old file or the new one, never half of one. (Output.swift's
-/// `writeAtomically` goes through FileManager.replaceItemAt, which on Linux deletes an existing target and
-/// fails; this helper can go once that one renames.)
-func writeReplacing(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try Data(text.utf8).write(to: tmp)
-    } catch {
-        printError("\(path): error: cannot write: \(error.localizedDescription)")
-        throw ExitCode(1)
-    }
-    guard rename(tmp.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        printError("\(path): error: cannot write: \(reason)")
-        throw ExitCode(1)
-    }
-}

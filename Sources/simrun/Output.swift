@@ -29,18 +29,10 @@ func loadTopology(_ path: String) throws -> LoadedTopology {
     }
 }
 
-/// Writes a file atomically (temporary file then rename), so a failed run never leaves half a file.
+/// Writes a file atomically (temporary file then rename(2): AtomicFile), so a failed run never leaves half a file.
 func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    do {
-        try Data(text.utf8).write(to: tmp)
-        if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) } else {
-            try FileManager.default.moveItem(at: tmp, to: url)
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        printError("\(path): error: cannot write: \(error.localizedDescription)")
+    if let reason = AtomicFile.write(text, to: path) {
+        printError("\(path): error: cannot write: \(reason)")
         throw ExitCode(1)
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 @Suite struct SweepProcessTests {
-    /// 32 points of a small generated machine in flow mode: long enough to kill mid-run, short for a debug build.
+    /// 64 points of a small generated machine in flow mode: long enough to kill mid-run, short for a debug build.
     static let plan = """
         <?xml version="1.0" encoding="UTF-8"?>
         <plan name="kill-resume" rank-by="gpu-nic-min">
@@ -15,6 +15,7 @@ import Testing
           </axis>
           <axis name="uplink" kind="link-gen" select="switch-uplinks"><value>gen3</value><value>gen4</value></axis>
           <axis name="acs" kind="generate" param="acs"><value label="off">false</value><value label="on">true</value></axis>
+          <axis name="mps" kind="mps"><value>128</value><value>256</value></axis>
           <scenario name="gpudirect-rdma" size="4MiB"/>
           <metric name="gpu-nic-min" from="gpu" to="nic" aggregate="min"/>
           <metric name="blocked" quantity="blocked-flows"/>
@@ -22,7 +23,7 @@ import Testing
           <cost match="switch" each="1800"/>
         </plan>
         """
-    static let points = 32
+    static let points = 64
     static let files = ["results.csv", "results.json", "summary.md", "sweep.html"]
 
     /// Complete journal lines (after the header), as point numbers.
@@ -61,6 +62,7 @@ import Testing
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
         let before = Self.journaled(killed)
         #expect(before.count >= 2 && before.count < Self.points, "killed after \(before.count) of \(Self.points) points")
+        print("killed after \(before.count) of \(Self.points) points")
         #expect(!FileManager.default.fileExists(atPath: killed.appendingPathComponent("results.csv").path),
                 "a killed sweep wrote results.csv")
 

@@ -110,10 +110,9 @@ public enum Regression {
             if update {
                 do {
                     try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-                    let tmp = path + ".tmp-\(getpid())"
-                    try Data((summary.json.serialized() + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
-                    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-                    try FileManager.default.moveItem(atPath: tmp, toPath: path)
+                    if let reason = AtomicFile.write(summary.json.serialized() + "\n", to: path) {
+                        return failed(["cannot write baseline \(path): \(reason)"])
+                    }
                 } catch {
                     return failed(["cannot write baseline \(path): \(error.localizedDescription)"])
                 }

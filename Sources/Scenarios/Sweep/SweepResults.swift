@@ -104,9 +104,7 @@ public final class SweepJournalWriter: @unchecked Sendable {
             rows = done
             // Rewrite without a torn last line before appending.
             let text = header.line + "\n" + rows.map(SweepJournal.encode).joined()
-            guard fm.createFile(atPath: path + ".tmp", contents: Data(text.utf8)), (try? fm.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: path + ".tmp"))) != nil else {
-                throw SweepError("\(path): cannot be rewritten")
-            }
+            if let reason = AtomicFile.write(text, to: path) { throw SweepError("\(path): cannot be rewritten: \(reason)") }
         } else {
             guard fm.createFile(atPath: path, contents: Data((header.line + "\n").utf8)) else { throw SweepError("\(path): cannot be created") }
         }
