@@ -136,10 +136,8 @@ struct OracleExtractSysfs: ParsableCommand {
             printError("\(guestOutput): error: the sysfs archive is not valid base64 (the serial line corrupted it?)")
             throw ExitCode(1)
         }
-        do {
-            try data.write(to: URL(fileURLWithPath: output), options: .atomic)
-        } catch {
-            printError("\(output): error: cannot write: \(error.localizedDescription)")
+        if let reason = AtomicFile.write(data, to: output) {
+            printError("\(output): error: cannot write: \(reason)")
             throw ExitCode(1)
         }
     }

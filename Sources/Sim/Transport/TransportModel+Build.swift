@@ -87,8 +87,6 @@ struct TransportBuilder {
 public struct TransportFabricModel {
     let model: TransportModel
     let builder: TransportBuilder
-    public let fabric: Fabric
-    public let parameters: TransportParameters
 
     public init(fabric: Fabric, parameters: TransportParameters = TransportParameters()) {
         var model = TransportModel(parameters: parameters) { _, _, _ in .fault("no translator: the flows bring theirs") }
@@ -103,8 +101,6 @@ public struct TransportFabricModel {
         model.buildIOMMUs(&b)
         self.model = model
         self.builder = b
-        self.fabric = fabric
-        self.parameters = parameters
     }
 }
 
