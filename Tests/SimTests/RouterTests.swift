@@ -44,6 +44,8 @@ extension Router {
             case .function(let i): place = fabric.name(i)
             case .rootComplex(let r): place = fabric.topology.rootComplexes[r].name
             case .socketLink(let a, let b): place = "socket\(a)-\(b)"
+            case .switchChip(let c): place = "chip:" + fabric.topology.switchChips[c].name
+            case .chipLink(let a, let b): place = "chiplink:\(fabric.topology.switchChips[a].name)-\(fabric.topology.switchChips[b].name)"
             }
             let action: String
             switch hop.action {
@@ -56,6 +58,7 @@ extension Router {
             case .translate: action = "iommu"
             case .rootComplexForward: action = "rc-forward"
             case .crossSocket: action = "cross"
+            case .chipForward: action = "chip"
             case .deliver: action = "deliver"
             case .blocked(let r): action = "blocked(\(r))"
             }

@@ -127,6 +127,8 @@ public enum ConformanceRunner {
         case .function(let f): fabric.name(f)
         case .rootComplex(let r): "rc:" + fabric.topology.rootComplexes[r].name
         case .socketLink(let a, let b): "socket:\(a)-\(b)"
+        case .switchChip(let c): "chip:" + fabric.topology.switchChips[c].name
+        case .chipLink(let a, let b): "chip:\(fabric.topology.switchChips[a].name)-\(fabric.topology.switchChips[b].name)"
         }
     }
     static func locationBDF(_ l: HopLocation, _ fabric: Fabric) -> String? {

@@ -4,6 +4,7 @@ enum TopologyChecker {
     static func check(_ t: Topology, source: SourceMap, into bag: inout DiagnosticBag) {
         checkNames(t, source, &bag)
         checkSockets(t, source, &bag)
+        checkSwitchChips(t, source, &bag)
         checkIOMMUs(t, source, &bag)
         checkRootComplexes(t, source, &bag)
         let parents = Set(t.devices.compactMap(\.parent))
@@ -42,6 +43,31 @@ enum TopologyChecker {
         }
         for (i, rc) in t.rootComplexes.enumerated() where !t.sockets.isEmpty && !ids.contains(rc.socket) {
             bag.error(s.rootComplex(i), "root complex '\(rc.name)' is on socket \(rc.socket), which is not defined")
+        }
+    }
+
+    /// Switch chips: unique names, each named by some switch; chip links between declared fabric-mode chips.
+    static func checkSwitchChips(_ t: Topology, _ s: SourceMap, _ bag: inout DiagnosticBag) {
+        var names: Set<String> = []
+        for (i, c) in t.switchChips.enumerated() where !names.insert(c.name).inserted {
+            bag.error(s.switchChips[safe: i], "duplicate switch-chip name '\(c.name)'")
+        }
+        for (i, l) in t.chipLinks.enumerated() {
+            let line = s.chipLinks[safe: i]
+            if l.a == l.b { bag.error(line, "chip-link connects chip '\(l.a)' to itself") }
+            for end in [l.a, l.b] where !names.contains(end) {
+                bag.error(line, "chip-link names chip '\(end)', which no <switch-chip> defines")
+            }
+            for end in [l.a, l.b] {
+                if let c = t.switchChips.first(where: { $0.name == end }), c.routing != .fabric {
+                    bag.error(line, "chip-link joins chip '\(end)', whose routing is partitioned: only fabric-mode chips switch traffic onto a chip link")
+                }
+            }
+        }
+        var used: Set<String> = []
+        for d in t.devices { if let c = d.switchInfo?.chip { used.insert(c) } }
+        for (i, c) in t.switchChips.enumerated() where !used.contains(c.name) {
+            bag.error(s.switchChips[safe: i], "switch-chip '\(c.name)' is named by no switch (chip=\"\(c.name)\")")
         }
     }
 

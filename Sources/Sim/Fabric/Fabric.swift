@@ -26,6 +26,9 @@ public struct Fabric: Sendable {
     let barMap: [(start: UInt64, end: UInt64, function: Int, bar: Int)]
     /// Bridge windows, for addresses inside a window that no BAR claims.
     let windowMap: [(range: AddressRange, bridge: Int, depth: Int)]
+    /// Per function: for a switch upstream port whose switch is a partition of a fabric-mode chip, that chip's index
+    /// in `topology.switchChips`; nil otherwise (partitioned chips and plain switches route through their uplink).
+    public let fabricChip: [Int?]
 
     public init(_ loaded: LoadedTopology, acsControl: [ACSFlags?]? = nil) {
         topology = loaded.topology
@@ -46,6 +49,12 @@ public struct Fabric: Sendable {
         }
         self.ancestors = ancestors
         self.rootPort = rootPort
+        let t = loaded.topology
+        fabricChip = e.functions.map { f in
+            guard f.kind == .switchUpstreamPort, let d = f.device, let name = t.devices[d].switchInfo?.chip,
+                  let c = t.switchChips.firstIndex(where: { $0.name == name }), t.switchChips[c].routing == .fabric else { return nil }
+            return c
+        }
         var bars: [(UInt64, UInt64, Int, Int)] = []
         for (f, addresses) in e.barAddresses.enumerated() {
             let sizes = Fabric.barSizes(f, loaded.topology, e)
@@ -118,4 +127,36 @@ public struct Fabric: Sendable {
 
     public func name(_ f: Int) -> String { enumeration.functions[f].name }
     public func bdf(_ f: Int) -> BDF { enumeration.functions[f].bdf }
+
+    /// The chips a TLP crosses from fabric chip `a` to fabric chip `b` over chip links (fewest links; ties by file
+    /// order), both ends included; `[a]` when a == b; nil when no chain of fabric-mode chips joins them.
+    public func chipPath(from a: Int, to b: Int) -> [Int]? {
+        if a == b { return [a] }
+        let chips = topology.switchChips
+        var previous = [Int?](repeating: nil, count: chips.count)
+        var seen = [Bool](repeating: false, count: chips.count)
+        seen[a] = true
+        var frontier = [a]
+        while !frontier.isEmpty {
+            var next: [Int] = []
+            for c in frontier {
+                for l in topology.chipLinks {
+                    let other: String
+                    if l.a == chips[c].name { other = l.b } else if l.b == chips[c].name { other = l.a } else { continue }
+                    guard let o = chips.firstIndex(where: { $0.name == other }), !seen[o], chips[o].routing == .fabric else { continue }
+                    seen[o] = true
+                    previous[o] = c
+                    if o == b {
+                        var path = [b]
+                        var x = b
+                        while let p = previous[x] { path.append(p); x = p }
+                        return path.reversed()
+                    }
+                    next.append(o)
+                }
+            }
+            frontier = next
+        }
+        return nil
+    }
 }

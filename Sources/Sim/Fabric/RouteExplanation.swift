@@ -96,6 +96,8 @@ extension Route {
         case .function(let f): where_ = "\(fabric.bdf(f)) \(fabric.name(f))"
         case .rootComplex(let r): where_ = "rc \(fabric.topology.rootComplexes[r].name)"
         case .socketLink(let a, let b): where_ = "socket \(a) -> socket \(b)"
+        case .switchChip(let c): where_ = "chip \(fabric.topology.switchChips[c].name)"
+        case .chipLink(let a, let b): where_ = "chip \(fabric.topology.switchChips[a].name) -> chip \(fabric.topology.switchChips[b].name)"
         }
         let padded = where_.count >= 30 ? where_ + " " : where_ + String(repeating: " ", count: 30 - where_.count)
         let what: String
@@ -117,6 +119,10 @@ extension Route {
             }
         case .rootComplexForward: what = "forwards peer-to-peer (host bridge policy)"
         case .crossSocket: what = "crosses the inter-socket link"
+        case .chipForward:
+            if case .chipLink = hop.location { what = "crosses the chip-to-chip link" } else {
+                what = "switched between partitions inside the chip (fabric mode; Linux sees separate switches)"
+            }
         case .deliver: what = "delivered"
         case .blocked(let r): what = "BLOCKED: \(r.rule)"
         }
@@ -131,6 +137,8 @@ extension Fabric {
         case .function(let f): "\(bdf(f)) \(name(f))"
         case .rootComplex(let r): "root complex \(topology.rootComplexes[r].name)"
         case .socketLink(let a, let b): "socket link \(a)->\(b)"
+        case .switchChip(let c): "switch chip \(topology.switchChips[c].name)"
+        case .chipLink(let a, let b): "chip link \(topology.switchChips[a].name)->\(topology.switchChips[b].name)"
         }
     }
 }

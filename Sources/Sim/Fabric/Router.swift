@@ -6,6 +6,10 @@ public enum HopLocation: Sendable, Hashable {
     case function(Int)
     case rootComplex(Int)
     case socketLink(from: Int, to: Int)
+    /// Inside a partitioned switch chip's internal fabric (index in `Topology.switchChips`).
+    case switchChip(Int)
+    /// A link between two switch chips' fabric ports (indices in `Topology.switchChips`).
+    case chipLink(from: Int, to: Int)
 }
 
 /// Why a TLP stopped.
@@ -41,6 +45,8 @@ public enum HopAction: Sendable, Hashable {
     /// The root complex forwarded peer-to-peer traffic between root ports or host bridges.
     case rootComplexForward
     case crossSocket
+    /// Switched between virtual switches inside a fabric-mode chip, or across a chip-to-chip link.
+    case chipForward
     case deliver
     case blocked(BlockReason)
 }
@@ -187,6 +193,18 @@ struct Walk {
             let chain = fabric.ancestors[source]
             for (level, port) in chain.enumerated() {
                 let kind = e.functions[port].kind
+                // A partition of a fabric-mode chip: the chip switches the TLP to the partition (on this chip or one
+                // reached over chip links) whose hierarchy holds the target, instead of sending it up the uplink.
+                if kind == .switchUpstreamPort, let dest, !destAncestors.contains(port), let chip = fabric.fabricChip[port],
+                   let (pos, path) = chipEntry(from: chip, destAncestors) {
+                    hops.append(Hop(location: .function(port), action: .peerRoute(egress: destAncestors[pos])))
+                    hops.append(Hop(location: .switchChip(chip), action: .chipForward))
+                    for (x, y) in zip(path, path.dropFirst()) {
+                        hops.append(Hop(location: .chipLink(from: x, to: y), action: .chipForward))
+                        hops.append(Hop(location: .switchChip(y), action: .chipForward))
+                    }
+                    return descend(from: pos, in: destAncestors, to: target)
+                }
                 guard kind.isDownstreamPort else {
                     hops.append(Hop(location: .function(port), action: .routeUp))
                     continue
@@ -315,6 +333,15 @@ struct Walk {
         case .hostSide:
             return .delivered(.memory(request.address))
         }
+    }
+
+    /// The switch upstream port among the target's ancestors (its position in the chain) that a fabric-mode chip
+    /// reaches from `chip`, and the chips crossed on the way; nil when the target is in no such partition.
+    func chipEntry(from chip: Int, _ destAncestors: [Int]) -> (Int, [Int])? {
+        for (pos, b) in destAncestors.enumerated() {
+            if let c = fabric.fabricChip[b], let path = fabric.chipPath(from: chip, to: c) { return (pos, path) }
+        }
+        return nil
     }
 
     func redirectBit(_ ctrl: ACSFlags, completion: Bool) -> ACSFlags? {

@@ -173,6 +173,10 @@ public struct Topology: Hashable, Sendable {
     public var rootComplexes: [RootComplex]
     /// All devices, parents before children, in file order.
     public var devices: [Device]
+    /// Physical switch chips that switches name with `chip` (a chip not listed here routes as `partitioned`).
+    public var switchChips: [SwitchChip] = []
+    /// Links between switch chips' fabric ports.
+    public var chipLinks: [ChipLink] = []
 
     public init(name: String, description: String? = nil, kernel: KernelConfiguration = KernelConfiguration(),
                 sockets: [Socket] = [], socketLinks: [SocketLink] = [], iommus: [IOMMUUnit] = [],

@@ -39,6 +39,10 @@ struct TransportBuilder {
     var dmaServer: [Int?] = []
     var p2pServer: [Int?] = []
     var socketServer: [Int: Int] = [:]
+    /// Per switch chip: the server of its internal fabric's capacity (nil: not a bottleneck).
+    var chipServer: [Int?] = []
+    /// Per chip link direction (from << 16 | to): its rate server.
+    var chipLinkServer: [Int: Int] = [:]
     var iommuOfRootComplex: [Int?] = []
     fileprivate var slots: [QueueSlotKey: Int] = [:]
     fileprivate var slotOrder: [QueueSlotKey] = []
@@ -219,6 +223,21 @@ extension TransportModel {
         for link in t.socketLinks {
             for (from, to) in [(link.a, link.b), (link.b, link.a)] {
                 b.socketServer[from << 16 | to] = addServer("socket\(from) -> socket\(to)", link.bandwidth, chargesReads: false)
+            }
+        }
+        b.chipServer = t.switchChips.map { chip in chip.bandwidth.map { addServer("chip \(chip.name) fabric", $0, chargesReads: false) } }
+        for link in t.chipLinks {
+            guard let a = t.switchChips.firstIndex(where: { $0.name == link.a }),
+                  let c = t.switchChips.firstIndex(where: { $0.name == link.b }) else { continue }
+            // A chip-to-chip link is a PCIe link between two fabric ports; its TLPs are not simulated one by one, so
+            // it is a rate server at the payload rate of MPS-256 posted writes under the width-scaled DLLP accounting
+            // (reference §1.5, §1.7): B_TLP × 256 / (256 + 24).
+            let tlp = LinkEfficiency.tlpDataRate(generation: link.generation, width: link.width, maxPayloadSizeBytes: 256,
+                                                 accounting: .widthScaled)?.bytesPerSecond
+                ?? link.generation.rawDataRate(width: link.width).bytesPerSecond
+            let payload = DataRate(bytesPerSecond: tlp * 256 / Double(256 + TLPWireFormat.nonFlitFramingBytes + 16))
+            for (from, to) in [(a, c), (c, a)] {
+                b.chipLinkServer[from << 16 | to] = addServer("chip \(t.switchChips[from].name) -> chip \(t.switchChips[to].name)", payload, chargesReads: false)
             }
         }
     }
@@ -455,14 +474,29 @@ extension TransportModel {
                         arrivedAtSwitch = b.switchOf(f)
                     }
                 }
-            case .rootComplex, .socketLink:
+            case .rootComplex, .socketLink, .switchChip, .chipLink:
                 break
             }
+            let previous = position
             position = hop.location
             switch (hop.location, hop.action) {
             case (.socketLink(let from, let to), _):
                 if let s = b.socketServer[from << 16 | to] { steps.append(Step(kind: .server, a: Int32(s))) }
                 let latency = b.t.socketLinks.first { ($0.a, $0.b) == (from, to) || ($0.a, $0.b) == (to, from) }?.latency ?? 0
+                if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
+            case (.switchChip(let c), .chipForward):
+                // Cross-partition switching inside the chip: its capacity, and its latency in place of the cut-through
+                // of the partitions' own port-to-port paths.
+                if let s = b.chipServer[c] { steps.append(Step(kind: .server, a: Int32(s))) }
+                let latency = chipLatency(c, from: previous, &b)
+                if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
+                arrivedAtSwitch = nil
+            case (.chipLink(let from, let to), _):
+                if let s = b.chipLinkServer[from << 16 | to] { steps.append(Step(kind: .server, a: Int32(s))) }
+                let latency = b.t.chipLinks.first { l in
+                    let names = [b.t.switchChips[from].name, b.t.switchChips[to].name]
+                    return [l.a, l.b] == names || [l.b, l.a] == names
+                }?.latency ?? 0
                 if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
             case (.rootComplex(let r), .translate(.translated)):
                 if let u = b.iommuOfRootComplex[r] { steps.append(Step(kind: .translate, a: Int32(u))); addIOMMUFlow(u, flow) }
@@ -537,6 +571,14 @@ extension TransportModel {
         let latency = b.parameters(s).switchLatency ?? fromAttribute ?? byGeneration
         b.switchLatency[s] = latency
         return latency
+    }
+
+    /// Latency across a fabric-mode chip between partitions: the chip's `latency`, else the cut-through latency of
+    /// the partition the TLP arrived from (the same chip silicon switches it).
+    private func chipLatency(_ c: Int, from position: HopLocation, _ b: inout TransportBuilder) -> Picoseconds {
+        if let l = b.t.switchChips[c].latency { return l }
+        if case .function(let usp) = position { return switchLatency(usp, &b) }
+        return 115_000
     }
 
     mutating func blockPoint(_ location: HopLocation, _ reason: BlockReason) -> Int {

@@ -7,6 +7,8 @@ public struct SourceMap: Sendable, Hashable {
     public var kernel: Int?
     public var sockets: [Int] = []
     public var socketLinks: [Int] = []
+    public var switchChips: [Int] = []
+    public var chipLinks: [Int] = []
     public var iommus: [Int] = []
     public var rootComplexes: [Int] = []
     public var devices: [Int] = []
@@ -86,6 +88,17 @@ public enum TopologyReader {
                         a: int(child, "a") ?? 0, b: int(child, "b") ?? 0,
                         kind: SocketLinkKind(rawValue: child["kind"] ?? "other") ?? .other,
                         bandwidth: rate(child, "bandwidth") ?? DataRate(bytesPerSecond: 1),
+                        latency: duration(child, "latency") ?? 0))
+                case "switch-chip":
+                    source.switchChips.append(child.line)
+                    topology.switchChips.append(SwitchChip(
+                        name: child["name"] ?? "", routing: SwitchChipRouting(rawValue: child["routing"] ?? "partitioned") ?? .partitioned,
+                        latency: duration(child, "latency"), bandwidth: rate(child, "bandwidth")))
+                case "chip-link":
+                    source.chipLinks.append(child.line)
+                    topology.chipLinks.append(ChipLink(
+                        a: child["a"] ?? "", b: child["b"] ?? "",
+                        generation: LinkGeneration(rawValue: int(child, "gen") ?? 4) ?? .gen4, width: int(child, "width") ?? 16,
                         latency: duration(child, "latency") ?? 0))
                 case "iommu":
                     source.iommus.append(child.line)

@@ -21,6 +21,14 @@ public enum TopologyWriter {
             x.empty("socket-link", [("a", String(l.a)), ("b", String(l.b)), ("kind", l.kind == .other ? nil : l.kind.rawValue),
                                     ("bandwidth", l.bandwidth.exactText), ("latency", Duration.format(l.latency))])
         }
+        for c in t.switchChips {
+            x.empty("switch-chip", [("name", c.name), ("routing", c.routing == .partitioned ? nil : c.routing.rawValue),
+                                    ("latency", c.latency.map(Duration.format)), ("bandwidth", c.bandwidth?.exactText)])
+        }
+        for l in t.chipLinks {
+            x.empty("chip-link", [("a", l.a), ("b", l.b), ("gen", String(l.generation.rawValue)), ("width", String(l.width)),
+                                  ("latency", l.latency == 0 ? nil : Duration.format(l.latency))])
+        }
         let defaults = IOMMUUnit(name: "", kind: .none, mode: .dma)
         for u in t.iommus {
             x.empty("iommu", [
