@@ -36,3 +36,10 @@ static const unsigned char plan_xsd[] = {
 };
 const unsigned char *pciesim_plan_xsd(void) { return plan_xsd; }
 size_t pciesim_plan_xsd_size(void) { return sizeof(plan_xsd) - 1; }
+
+static const unsigned char fidelity_xsd[] = {
+#embed "../../fidelity/fidelity.xsd"
+    , 0
+};
+const unsigned char *pciesim_fidelity_xsd(void) { return fidelity_xsd; }
+size_t pciesim_fidelity_xsd_size(void) { return sizeof(fidelity_xsd) - 1; }

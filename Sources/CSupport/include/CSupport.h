@@ -15,6 +15,8 @@ const unsigned char *pciesim_suite_xsd(void);
 size_t pciesim_suite_xsd_size(void);
 const unsigned char *pciesim_plan_xsd(void);
 size_t pciesim_plan_xsd_size(void);
+const unsigned char *pciesim_fidelity_xsd(void);
+size_t pciesim_fidelity_xsd_size(void);
 
 /// Receives one libxml2 error: line (0 if unknown), level (1 warning, 2 error, 3 fatal), message.
 typedef void (*pciesim_error_fn)(void *context, int line, int level, const char *message);

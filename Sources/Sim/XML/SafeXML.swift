@@ -172,6 +172,7 @@ public enum BuiltInSchema: String, Sendable {
     case scenario
     case suite
     case plan
+    case fidelity
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
@@ -180,6 +181,7 @@ public enum BuiltInSchema: String, Sendable {
         case .scenario: (pciesim_scenario_xsd(), pciesim_scenario_xsd_size())
         case .suite: (pciesim_suite_xsd(), pciesim_suite_xsd_size())
         case .plan: (pciesim_plan_xsd(), pciesim_plan_xsd_size())
+        case .fidelity: (pciesim_fidelity_xsd(), pciesim_fidelity_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).
