@@ -71,7 +71,7 @@ func cornerCasesRoundTrip() throws {
     let again = try TopologyReader.read(text: TopologyWriter.write(doc.topology))
     #expect(again.topology == doc.topology)
     #expect(doc.topology.description == "Corner & cases \"quoted\"")
-    #expect(doc.topology.socketLinks[0].bandwidth.bytesPerSecond == 64_123_456_000)
+    #expect(doc.topology.socketLinks[0].bandwidth?.bytesPerSecond == 64_123_456_000)
     #expect(doc.topology.rootComplexes[0].p2pRateCap?.bytesPerSecond == 12.5e9)
     #expect(doc.topology.devices[1].endpoint?.dma.maxIssueRate == 62.5e6)
     #expect(doc.topology.devices[1].acs == nil)

@@ -15,6 +15,11 @@ public struct FidelityReport: Sendable {
     public var machineCount: Int { Set(results.map(\.machine.id)).count }
     /// `N of M within band`: the line the suite ends with.
     public var closingLine: String { "\(withinCount) of \(results.count) within band" }
+    /// The cases no default was derived from: the independent check of the defaults.
+    public var checkResults: [FidelityResult] { results.filter { $0.fidelityCase.derives == nil } }
+    public var checkLine: String {
+        "check cases (no default derived from them): \(checkResults.filter(\.isWithinBand).count) of \(checkResults.count) within band"
+    }
 
     static func figure(_ v: Double?, _ c: FidelityCase) -> String {
         guard let v else { return "-" }
@@ -35,7 +40,7 @@ public struct FidelityReport: Sendable {
             case .stale: "yes (marked outside)"
             case .error: "ERROR"
             }
-            rows.append([c.id, r.machine.id, "\(c.metric.rawValue) \(c.unit)", Self.figure(c.published, c), Self.figure(r.simulated, c),
+            rows.append([c.id + (c.derives == nil ? "" : " (d)"), r.machine.id, "\(c.metric.rawValue) \(c.unit)", Self.figure(c.published, c), Self.figure(r.simulated, c),
                          Self.percent(r.error), String(format: "±%.0f%%", c.tolerance * 100), within])
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
@@ -58,7 +63,7 @@ public struct FidelityReport: Sendable {
             case .within: break
             }
         }
-        out += "\n\(results.count) cases, \(machineCount) machines\n"
+        out += "\n\(results.count) cases, \(machineCount) machines; \(checkLine)\n"
         out += closingLine + "\n"
         return out
     }
@@ -76,7 +81,7 @@ public struct FidelityReport: Sendable {
                     ("error", r.error.map { .double($0) } ?? .null), ("tolerance", .double(c.tolerance)),
                     ("verdict", .string(r.verdict.rawValue)), ("flows", .int(Int64(r.flows))),
                     ("tool", .string(c.tool)), ("source", .string(c.source)), ("location", JSON(c.location)),
-                    ("outside_band_reason", JSON(c.outsideBandReason)),
+                    ("outside_band_reason", JSON(c.outsideBandReason)), ("derives", JSON(c.derives)),
                     ("problems", .array(r.problems.map { .string($0) })),
                 ])
             })),
@@ -94,9 +99,9 @@ public struct FidelityReport: Sendable {
         for r in results {
             let c = r.fidelityCase
             let within = r.isWithinBand ? "yes" : (r.verdict == .error ? "error" : "**no**")
-            out += "| \(c.id) | \(r.machine.id) | \(c.tool) | \(c.metric.rawValue) \(c.unit) | \(Self.figure(c.published, c)) | \(Self.figure(r.simulated, c)) | \(Self.percent(r.error)) | \(within) (±\(Int((c.tolerance * 100).rounded()))%) | [link](\(c.source)) |\n"
+            out += "| \(c.id)\(c.derives == nil ? "" : " (d)") | \(r.machine.id) | \(c.tool) | \(c.metric.rawValue) \(c.unit) | \(Self.figure(c.published, c)) | \(Self.figure(r.simulated, c)) | \(Self.percent(r.error)) | \(within) (±\(Int((c.tolerance * 100).rounded()))%) | [link](\(c.source)) |\n"
         }
-        out += "\n**\(closingLine)** (\(results.count) cases, \(machineCount) machines).\n"
+        out += "\n**\(closingLine)** (\(results.count) cases, \(machineCount) machines); \(checkLine). (d): a default was derived from this case.\n"
         let outside = results.filter { !$0.isWithinBand }
         if !outside.isEmpty {
             out += "\nOutside the band:\n\n"

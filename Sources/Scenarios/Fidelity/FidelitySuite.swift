@@ -45,6 +45,8 @@ public struct FidelityCase: Sendable {
     public var optionText: [(String, String)]
     /// Known to fall outside the band, and why.
     public var outsideBandReason: String?
+    /// The default this measurement was derived into (fidelity/derivation.tsv); nil: a check case.
+    public var derives: String?
 
     /// The unit the published and simulated figures are printed in.
     public var unit: String { metric == .throughput ? "GB/s" : "us" }
@@ -136,7 +138,7 @@ public struct FidelitySuite: Sendable {
                 aggregate: FidelityCase.Aggregate(rawValue: c["aggregate"] ?? "sum") ?? .sum,
                 published: published, publishedText: publishedText, tolerance: tolerance, tool: c["tool"] ?? "",
                 source: c["source"] ?? "", location: c["location"], options: options, cmdline: cmdline, optionText: optionText,
-                outsideBandReason: c.children(named: "outside-band").first?["reason"]))
+                outsideBandReason: c.children(named: "outside-band").first?["reason"], derives: c["derives"]))
         }
         if !bag.diagnostics.isEmpty { throw DiagnosticError(bag.diagnostics) }
         return FidelitySuite(name: root["name"] ?? "fidelity", file: file, machines: machines, cases: cases)

@@ -90,6 +90,8 @@ extension Route {
 
     func place(_ location: HopLocation, _ fabric: Fabric) -> String { fabric.describe(location) }
 
+    func rootComplex(_ hop: Hop) -> Int? { if case .rootComplex(let r) = hop.location { return r } else { return nil } }
+
     func line(_ hop: Hop, _ fabric: Fabric) -> String {
         let where_: String
         switch hop.location {
@@ -100,7 +102,7 @@ extension Route {
         case .chipLink(let a, let b): where_ = "chip \(fabric.topology.switchChips[a].name) -> chip \(fabric.topology.switchChips[b].name)"
         }
         let padded = where_.count >= 30 ? where_ + " " : where_ + String(repeating: " ", count: 30 - where_.count)
-        let what: String
+        var what: String
         switch hop.action {
         case .issue: what = "issues"
         case .routeUp: what = "routes up"
@@ -117,13 +119,32 @@ extension Route {
             case .translated(let pa): what = "IOMMU: translated to 0x\(hex(pa, 1))"
             case .fault(let why): what = "IOMMU fault: \(why)"
             }
-        case .rootComplexForward: what = "forwards peer-to-peer (host bridge policy)"
-        case .crossSocket: what = "crosses the inter-socket link"
-        case .chipForward:
-            if case .chipLink = hop.location { what = "crosses the chip-to-chip link" } else {
-                what = "switched between partitions inside the chip (fabric mode; Linux sees separate switches)"
+        case .rootComplexForward:
+            what = "forwards peer-to-peer (host bridge policy)"
+                + (rootComplex(hop).flatMap { fabric.topology.rootComplexP2PRateCap($0) }.map { ", P2P capped at \($0.rate) (\($0.origin))" } ?? "")
+        case .crossSocket:
+            what = "crosses the inter-socket link"
+            if case .socketLink(let a, let b) = hop.location, let bw = fabric.topology.socketLinkBandwidth(from: a, to: b) {
+                what += ", \(bw.rate) per direction (\(bw.origin))"
             }
-        case .deliver: what = "delivered"
+        case .chipForward:
+            switch hop.location {
+            case .chipLink(let a, let b):
+                let names = [fabric.topology.switchChips[a].name, fabric.topology.switchChips[b].name]
+                let link = fabric.topology.chipLinks.first { [$0.a, $0.b] == names || [$0.b, $0.a] == names }
+                what = "crosses the chip-to-chip link" + (link.map { " (Gen\($0.generation.rawValue) x\($0.width))" } ?? "")
+            case .switchChip(let c):
+                let chip = fabric.topology.switchChips[c]
+                what = "switched between partitions inside the chip (fabric mode; Linux sees separate switches)"
+                    + (chip.bandwidth.map { ", capacity \($0)" } ?? "")
+            default:
+                what = "switched inside the chip"
+            }
+        case .deliver:
+            what = "delivered"
+            if let r = rootComplex(hop), let cap = fabric.topology.rootComplexDMACap(r) {
+                what += " to memory, DMA through this root complex capped at \(cap.rate) in all (\(cap.origin))"
+            }
         case .blocked(let r): what = "BLOCKED: \(r.rule)"
         }
         return padded + what

@@ -33,9 +33,10 @@ public struct SocketLink: Hashable, Sendable {
     public var a: Int
     public var b: Int
     public var kind: SocketLinkKind
-    public var bandwidth: DataRate
+    /// Peer-to-peer bandwidth per direction; nil: the platform default of the CPU (PlatformDefaults).
+    public var bandwidth: DataRate?
     public var latency: Picoseconds
-    public init(a: Int, b: Int, kind: SocketLinkKind, bandwidth: DataRate, latency: Picoseconds) {
+    public init(a: Int, b: Int, kind: SocketLinkKind, bandwidth: DataRate?, latency: Picoseconds) {
         self.a = a
         self.b = b
         self.kind = kind

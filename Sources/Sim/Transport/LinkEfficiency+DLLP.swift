@@ -1,4 +1,9 @@
 // Data-link and physical-layer overheads: Ack/UpdateFC latency limits, the DLLP accountings, SKP ordered sets.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How the share of link time taken by Ack and UpdateFC DLLPs is charged (performance reference §1.3, §1.7).
 ///
@@ -70,6 +75,14 @@ extension LinkEfficiency {
         guard let t = ackLatencyLimitSymbolTimes(generation: generation, width: width,
                                                  maxPayloadSizeBytes: maxPayloadSizeBytes) else { return nil }
         return Picoseconds((Double(t) * generation.symbolTimePicoseconds).rounded())
+    }
+
+    /// The transport model's default coalescing interval, `T / W^α` (``TransportParameters/ackWidthExponent``): α = 0 is
+    /// ``ackCoalescingInterval(generation:width:maxPayloadSizeBytes:)`` (the width-scaled accounting), α = 1 pcie-bench's.
+    public static func defaultAckInterval(generation: LinkGeneration, width: Int, maxPayloadSizeBytes: Int,
+                                          widthExponent: Double) -> Picoseconds? {
+        guard let t = ackCoalescingInterval(generation: generation, width: width, maxPayloadSizeBytes: maxPayloadSizeBytes) else { return nil }
+        return max(1, Picoseconds((Double(t) / pow(Double(width), widthExponent)).rounded()))
     }
 
     /// TLP bandwidth when one Ack and one UpdateFC DLLP (8 bytes each) are sent every `ackInterval`, the way the

@@ -37,7 +37,12 @@ struct TransportBuilder {
     var linkOfFunction: [Int?] = []
     var switchLatency: [Int: Picoseconds] = [:]
     var dmaServer: [Int?] = []
-    var p2pServer: [Int?] = []
+    /// Per root complex with a P2P cap: a server per root port the traffic leaves through (key: root port function),
+    /// and one (key -1) for traffic that leaves toward another root complex or the root bus. The cap is per egress
+    /// port: two GPUs sending to each other through one root complex get it each way (ROCmValidationSuite#427:
+    /// bidirectional 1.7-1.8x unidirectional on Naples and Haswell), while three NVMe drives on three root ports
+    /// writing into one GPU share it (NVIDIA forum t/55564: 7.1 GB/s for 3 drives on a Xeon E5 v4).
+    var p2pServer: [[Int: Int]] = []
     var socketServer: [Int: Int] = [:]
     /// Per switch chip: the server of its internal fabric's capacity (nil: not a bottleneck).
     var chipServer: [Int?] = []
@@ -171,7 +176,7 @@ extension TransportModel {
         let byteTime = FineTime((1e12 / gen.rawDataRate(width: width).bytesPerSecond * Double(finePerPicosecond)).rounded())
         let symbolTime = gen.symbolTimePicoseconds * Double(finePerPicosecond)
         let interval = sender.ackInterval
-            ?? LinkEfficiency.ackCoalescingInterval(generation: gen, width: width, maxPayloadSizeBytes: mps)
+            ?? LinkEfficiency.defaultAckInterval(generation: gen, width: width, maxPayloadSizeBytes: mps, widthExponent: sender.ackWidthExponent)
             ?? 1_000_000
         // SKP ordered sets: 4 symbol times every 1538 (reference §1.3); ignored in flit mode (§1.7 item 2).
         let flit = gen.usesFlitMode
@@ -217,12 +222,21 @@ extension TransportModel {
         let t = b.t
         for (r, rc) in t.rootComplexes.enumerated() {
             let p = b.rootComplexParameters[r]
-            b.dmaServer.append((p.dmaCap ?? rc.dmaCap).map { addServer("\(rc.name) dma-cap", $0, chargesReads: true) })
-            b.p2pServer.append((p.p2pRateCap ?? rc.p2pRateCap).map { addServer("\(rc.name) p2p-rate-cap", $0, chargesReads: false) })
+            b.dmaServer.append(t.rootComplexDMACap(r, parameters: p).map { addServer("\(rc.name) dma-cap", $0.rate, chargesReads: true) })
+            var servers: [Int: Int] = [:]
+            if let cap = t.rootComplexP2PRateCap(r, parameters: p) {
+                servers[-1] = addServer("\(rc.name) p2p-rate-cap", cap.rate, chargesReads: false)
+                for f in b.e.functions.indices where b.e.functions[f].kind == .rootPort && b.e.functions[f].rootComplex == r {
+                    servers[f] = addServer("\(rc.name) p2p-rate-cap to \(b.fabric.name(f))", cap.rate, chargesReads: false)
+                }
+            }
+            b.p2pServer.append(servers)
         }
         for link in t.socketLinks {
             for (from, to) in [(link.a, link.b), (link.b, link.a)] {
-                b.socketServer[from << 16 | to] = addServer("socket\(from) -> socket\(to)", link.bandwidth, chargesReads: false)
+                // A link with no bandwidth and no platform default is an error only for a flow that crosses it.
+                guard let rate = t.socketLinkBandwidth(from: from, to: to) else { continue }
+                b.socketServer[from << 16 | to] = addServer("socket\(from) -> socket\(to)", rate.rate, chargesReads: false)
             }
         }
         b.chipServer = t.switchChips.map { chip in chip.bandwidth.map { addServer("chip \(chip.name) fabric", $0, chargesReads: false) } }
@@ -437,10 +451,12 @@ extension TransportModel {
         var ingress = source
         var arrivedAtSwitch: Int? = nil
         var p2pCharged = false
+        /// The root complex whose P2P cap applies once the egress port is known.
+        var pendingP2PCap: Int? = nil
         func emitP2P(_ r: Int, _ b: inout TransportBuilder) {
             guard !p2pCharged else { return }
             p2pCharged = true
-            if let s = b.p2pServer[r] { steps.append(Step(kind: .server, a: Int32(s))) }
+            if !b.p2pServer[r].isEmpty { pendingP2PCap = r }
             let rc = b.t.rootComplexes[r]
             let latency = b.rootComplexParameters[r].p2pLatency ?? rc.p2pLatency ?? 150_000
             if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
@@ -479,9 +495,24 @@ extension TransportModel {
             }
             let previous = position
             position = hop.location
+            if let r = pendingP2PCap {
+                switch hop.location {
+                case .function(let f):
+                    let port = b.e.functions[f].kind == .rootPort && b.e.functions[f].rootComplex == r ? f : -1
+                    if let s = b.p2pServer[r][port] ?? b.p2pServer[r][-1] { steps.append(Step(kind: .server, a: Int32(s))) }
+                    pendingP2PCap = nil
+                case .socketLink, .switchChip, .chipLink:
+                    if let s = b.p2pServer[r][-1] { steps.append(Step(kind: .server, a: Int32(s))) }
+                    pendingP2PCap = nil
+                case .rootComplex:
+                    break
+                }
+            }
             switch (hop.location, hop.action) {
             case (.socketLink(let from, let to), _):
-                if let s = b.socketServer[from << 16 | to] { steps.append(Step(kind: .server, a: Int32(s))) }
+                if let s = b.socketServer[from << 16 | to] { steps.append(Step(kind: .server, a: Int32(s))) } else {
+                    b.problems.append("flow \(flow): crosses socket-link \(from)-\(to), which gives no bandwidth, and socket \(from)'s CPU has no published cross-socket P2P figure (docs/FIDELITY.md lists the platforms); give bandwidth=\"...\"")
+                }
                 let latency = b.t.socketLinks.first { ($0.a, $0.b) == (from, to) || ($0.a, $0.b) == (to, from) }?.latency ?? 0
                 if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
             case (.switchChip(let c), .chipForward):

@@ -41,10 +41,17 @@ public struct TransportParameters: Sendable, Hashable {
     /// Default 0: no public source isolates it; the measured round trips (reference rows 7, 8) are absorbed in
     /// ``memoryLatency``.
     public var linkLatency: Picoseconds = 0
-    /// `link.ackInterval`: the Ack/UpdateFC coalescing interval. nil: the spec's maximum Ack latency T for the
-    /// link's generation, width and MPS (PCIe Base Tables 3-7..3-9, ``LinkEfficiency/ackCoalescingInterval``),
-    /// which lands on the width-scaled accounting (reference §1.7 recommendation).
+    /// `link.ackInterval`: the Ack/UpdateFC coalescing interval. nil: `T / W^α` with T the spec's maximum Ack latency
+    /// for the link's generation, width and MPS (PCIe Base Tables 3-7..3-9, ``LinkEfficiency/ackCoalescingInterval``)
+    /// and α = ``ackWidthExponent``.
     public var ackInterval: Picoseconds? = nil
+    /// `link.ackWidthExponent`: α in the default coalescing interval `T / W^α`. 0 is the spec's best case (Acks at the
+    /// maximum latency: the width-scaled accounting, what the model did before it was measured), 1 is pcie-bench's
+    /// published accounting (reference §1.7: the two bracket reality). Default 0.6: the mean α that three measured
+    /// posted-write streams imply (Gen3 x8 pcie-bench NFP-6000 on a Xeon E5-2637 v3, 54.44 Gb/s; Gen4 x16 RX 7900 XTX
+    /// on an EPYC 7542, 29.01 GB/s; Gen5 x16 RTX PRO 6000 P2P on Turin, 56.57 GB/s), recomputed by
+    /// scripts/fidelity/derive.py from fidelity/derivation.tsv (docs/FIDELITY.md).
+    public var ackWidthExponent: Double = PlatformDefaults.derivedAckWidthExponent
     /// `link.dllpDirection`: `data` or `reverse`, see ``DLLPChargeDirection``.
     public var dllpDirection: DLLPChargeDirection = .data
     /// `tlp.ecrc`: the requester appends an ECRC digest (+4 bytes, PCIe Base §2.7) to its TLPs.
@@ -143,6 +150,10 @@ extension TransportParameters {
         Name(name: "link.ackInterval", valueSyntax: "duration", summary: "Ack/UpdateFC coalescing interval") {
             guard let v = $1.duration, v > 0 else { return false }
             $0.ackInterval = v; return true
+        },
+        Name(name: "link.ackWidthExponent", valueSyntax: "number 0...1", summary: "α in the default Ack interval T / W^α (0: spec best case)") {
+            guard let v = Double($1), v >= 0, v <= 1 else { return false }
+            $0.ackWidthExponent = v; return true
         },
         Name(name: "link.dllpDirection", valueSyntax: "data | reverse", summary: "direction charged for Ack/UpdateFC") {
             guard let v = DLLPChargeDirection(rawValue: String($1)) else { return false }

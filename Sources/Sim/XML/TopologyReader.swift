@@ -87,7 +87,7 @@ public enum TopologyReader {
                     topology.socketLinks.append(SocketLink(
                         a: int(child, "a") ?? 0, b: int(child, "b") ?? 0,
                         kind: SocketLinkKind(rawValue: child["kind"] ?? "other") ?? .other,
-                        bandwidth: rate(child, "bandwidth") ?? DataRate(bytesPerSecond: 1),
+                        bandwidth: rate(child, "bandwidth"),
                         latency: duration(child, "latency") ?? 0))
                 case "switch-chip":
                     source.switchChips.append(child.line)

@@ -19,7 +19,7 @@ public enum TopologyWriter {
         }
         for l in t.socketLinks {
             x.empty("socket-link", [("a", String(l.a)), ("b", String(l.b)), ("kind", l.kind == .other ? nil : l.kind.rawValue),
-                                    ("bandwidth", l.bandwidth.exactText), ("latency", Duration.format(l.latency))])
+                                    ("bandwidth", l.bandwidth?.exactText), ("latency", Duration.format(l.latency))])
         }
         for c in t.switchChips {
             x.empty("switch-chip", [("name", c.name), ("routing", c.routing == .partitioned ? nil : c.routing.rawValue),

@@ -1,0 +1,118 @@
+// Per-CPU-platform defaults of the transport model: what a root complex does to peer-to-peer and DMA traffic and
+// what peer-to-peer across sockets gets, as published measurements show it. Data, not code: one row per platform,
+// each value with the measurement it was derived from (fidelity/derivation.tsv, recomputed by
+// scripts/fidelity/derive.py; docs/FIDELITY.md explains each). A topology attribute or `<param>` always wins; a
+// platform with no row, or a value a row leaves nil, has no cap (the links decide).
+
+/// One CPU platform's defaults.
+public struct PlatformDefault: Sendable, Hashable {
+    /// The platform's name in fidelity/derivation.tsv (`platform.ID.rcP2PRateCap`).
+    public var id: String
+    /// Marketing name, for messages (`AMD EPYC 7002 (Rome)`).
+    public var name: String
+    public var vendor: CPUVendor
+    /// x86 family as /proc/cpuinfo prints it.
+    public var family: Int
+    /// Models (inclusive ranges) this row covers.
+    public var models: [ClosedRange<Int>]
+    /// Payload rate cap on peer-to-peer traffic turned around in one root complex (`rc.p2pRateCap`); nil: none.
+    public var rootComplexP2PRateCap: DataRate?
+    /// Peer-to-peer payload rate across sockets per direction (the `<socket-link>` bandwidth when the file gives
+    /// none): what GPU-to-GPU traffic measures over UPI/xGMI, not the link's datasheet rate.
+    public var socketP2PBandwidth: DataRate?
+    /// Where each value comes from: the derivation rows' ids and the sources.
+    public var source: String
+
+    public func covers(_ s: Socket) -> Bool {
+        s.cpuVendor == vendor && s.cpuFamily == family && models.contains { $0.contains(s.cpuModel ?? -1) }
+    }
+}
+
+public enum PlatformDefaults {
+    /// `link.ackWidthExponent`, as scripts/fidelity/derive.py computes it (fidelity/derived-defaults.tsv).
+    public static let derivedAckWidthExponent = 0.6
+
+    /// The rows. Each value is what scripts/fidelity/derive.py computes from the fidelity/derivation.tsv rows named in
+    /// `source` (fidelity/derived-defaults.tsv holds the same numbers; a test checks).
+    public static let table: [PlatformDefault] = [
+        PlatformDefault(
+            id: "haswell-ep", name: "Intel Xeon E5 v3 (Haswell-EP)", vendor: .intel, family: 6, models: [0x3f...0x3f],
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 8.173e9), socketP2PBandwidth: nil,
+            source: "rcP2PRateCap: haswell-mi25.p2p-uni (2x MI25 through a Haswell root complex, 8.17 GB/s, ROCm/ROCmValidationSuite#427)"),
+        PlatformDefault(
+            id: "broadwell-ep", name: "Intel Xeon E5 v4 / Core i7 Broadwell-E", vendor: .intel, family: 6, models: [0x4f...0x4f],
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil,
+            source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564)"),
+        PlatformDefault(
+            id: "sapphire-rapids", name: "Intel Xeon Scalable 4th/5th gen (Sapphire/Emerald Rapids)", vendor: .intel, family: 6,
+            models: [0x8f...0x8f, 0xcf...0xcf],
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 20e9), socketP2PBandwidth: nil,
+            source: "rcP2PRateCap: spr-4090.p2p-uni (RTX 4090 pairs on Xeon Gold 6530/6430 ~20 GB/s, tinygrad/open-gpu-kernel-modules#26)"),
+        PlatformDefault(
+            id: "naples", name: "AMD EPYC 7001 (Naples)", vendor: .amd, family: 0x17, models: [0x00...0x0f],
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.056e9), socketP2PBandwidth: nil,
+            source: "rcP2PRateCap: naples-mi25.p2p-uni (2x MI25 through an EPYC 7261, 7.056 GB/s, ROCm/ROCmValidationSuite#427)"),
+        PlatformDefault(
+            id: "rome", name: "AMD EPYC 7002 (Rome) / Threadripper PRO 3000", vendor: .amd, family: 0x17, models: [0x30...0x3f],
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 20.2e9),
+            source: "socketP2PBandwidth: rome-a40.p2p-bidir-xsocket (8x A40, 2x EPYC 7302: cross-socket bidirectional 40.4 GB/s, 20.2 per direction, NVIDIA/nccl-tests#74)"),
+        PlatformDefault(
+            id: "genoa", name: "AMD EPYC 9004 (Genoa)", vendor: .amd, family: 0x19, models: [0x10...0x1f],
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 41.1e9),
+            source: "socketP2PBandwidth: median of genoa-orangezed.p2p-uni-xsocket (~39 GB/s, 2x EPYC 9374F) and genoa-g493.p2p-uni-xsocket (43.2 GB/s, 2x EPYC 9124), voipmonitor/rtx6kpro"),
+        PlatformDefault(
+            id: "turin", name: "AMD EPYC 9005 (Turin)", vendor: .amd, family: 0x1a, models: [0x00...0x1f],
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 53.3e9),
+            source: "socketP2PBandwidth: median of turin-purplepow3r.p2p-uni-xsocket (50.97 GB/s, voipmonitor/rtx6kpro) and turin-aikitoria.p2p-uni-xsocket (55.63 GB/s, aikitoria/open-gpu-kernel-modules)"),
+    ]
+
+    /// The row for a socket's CPU, if any.
+    public static func row(for socket: Socket?) -> PlatformDefault? {
+        guard let socket else { return nil }
+        return table.first { $0.covers(socket) }
+    }
+}
+
+/// A rate in force and where it comes from, for `simrun route` and reports.
+public struct SourcedRate: Sendable, Hashable {
+    public var rate: DataRate
+    /// `attribute`, `param`, or the platform row's name.
+    public var origin: String
+}
+
+extension Topology {
+    func socket(_ id: Int) -> Socket? { sockets.first { $0.id == id } }
+
+    /// Peer-to-peer rate cap of root complex `r`: its `rc.p2pRateCap` param, its `p2p-rate-cap` attribute, or its
+    /// socket's platform default. The transport model and `simrun route` both read this.
+    public func rootComplexP2PRateCap(_ r: Int, parameters: TransportParameters? = nil) -> SourcedRate? {
+        let rc = rootComplexes[r]
+        let p = parameters ?? TransportParameters().applying(rc.parameters, element: rc.name).0
+        if let v = p.p2pRateCap { return SourcedRate(rate: v, origin: "param rc.p2pRateCap") }
+        if let v = rc.p2pRateCap { return SourcedRate(rate: v, origin: "p2p-rate-cap attribute") }
+        if let row = PlatformDefaults.row(for: socket(rc.socket)), let v = row.rootComplexP2PRateCap {
+            return SourcedRate(rate: v, origin: "default for \(row.name)")
+        }
+        return nil
+    }
+
+    /// Aggregate DMA cap of root complex `r`: `rc.dmaCap`, then the `dma-cap` attribute.
+    public func rootComplexDMACap(_ r: Int, parameters: TransportParameters? = nil) -> SourcedRate? {
+        let rc = rootComplexes[r]
+        let p = parameters ?? TransportParameters().applying(rc.parameters, element: rc.name).0
+        if let v = p.dmaCap { return SourcedRate(rate: v, origin: "param rc.dmaCap") }
+        if let v = rc.dmaCap { return SourcedRate(rate: v, origin: "dma-cap attribute") }
+        return nil
+    }
+
+    /// Peer-to-peer bandwidth per direction of the socket link between `a` and `b`: its `bandwidth`, else the
+    /// platform default of the sending socket's CPU.
+    public func socketLinkBandwidth(from a: Int, to b: Int) -> SourcedRate? {
+        guard let link = socketLinks.first(where: { ($0.a, $0.b) == (a, b) || ($0.a, $0.b) == (b, a) }) else { return nil }
+        if let v = link.bandwidth { return SourcedRate(rate: v, origin: "bandwidth attribute") }
+        if let row = PlatformDefaults.row(for: socket(a)), let v = row.socketP2PBandwidth {
+            return SourcedRate(rate: v, origin: "default for \(row.name)")
+        }
+        return nil
+    }
+}

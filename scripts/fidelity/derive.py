@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Recomputes the transport model's data-derived defaults from fidelity/derivation.tsv (docs/FIDELITY.md).
+
+Usage: scripts/fidelity/derive.py [--write]   (from the repository root)
+Prints each default with the rows it comes from; without --write, exits 1 when fidelity/derived-defaults.tsv differs
+from what the rows give (CI runs it that way), or when a derivation row is missing from fidelity/suite.xml or
+publishes another figure there.
+
+link.ackWidthExponent: the model emits one Ack and one UpdateFC DLLP (8 bytes each) every
+  I = T / W**alpha, where T is the spec's maximum Ack latency for the link (PCIe Base Tables 3-7..3-9, in symbol times,
+  the 8.0 GT/s table reused for 16 and 32 GT/s as in pcie-bench) and W the width. alpha = 0 is the spec's best case
+  (the width-scaled accounting), alpha = 1 is pcie-bench's published accounting (reference section 1.7). A posted-write
+  stream of MPS-sized TLPs moves payload at
+      R_raw * (1 - (16/W) * t_sym / I - 4/1538) * MPS / (MPS + 24)
+  so each row's measured rate gives I, hence alpha = log(T/I) / log(W); the default is the mean over the rows.
+platform.*.rcP2PRateCap: the measured peer-to-peer rate through the root complex, when it is below every link on the
+  path (the script checks that the links would allow more).
+platform.*.socketP2PBandwidth: the measured cross-socket P2P rate per direction (a bidirectional figure is halved).
+"""
+import math, sys, os, xml.etree.ElementTree as ET
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+GT = {1: 2.5, 2: 5.0, 3: 8.0, 4: 16.0, 5: 32.0}
+
+def line_code(gen): return 0.8 if gen <= 2 else 128 / 130
+def symbol_ns(gen): return (10 if gen <= 2 else 8 + 2 / 16) / GT[gen]   # ns per symbol per lane
+def raw_gbps(gen, width): return GT[gen] * width * line_code(gen) / 8
+
+def ack_limit_symbols(gen, width, mps):
+    """T from the spec tables' formula (Sources/Sim/Transport/LinkEfficiency+DLLP.swift does the same)."""
+    if mps <= 256: tenths = 14 if width <= 4 else 25 if width == 8 else 30
+    else: tenths = 10 if width <= 8 else 20
+    internal = 19 if gen == 1 else 70 if gen == 2 else 115
+    return (mps + 28) * tenths // (10 * width) + internal
+
+def implied_alpha(gen, width, mps, gbps):
+    efficiency = gbps / (raw_gbps(gen, width) * mps / (mps + 24))
+    share = 1 - 4 / 1538 - efficiency
+    if share <= 0: raise SystemExit(f"{gbps} GB/s is above the link's best case at Gen{gen} x{width} MPS {mps}")
+    interval = (16 / width) * symbol_ns(gen) / share
+    t = ack_limit_symbols(gen, width, mps) * symbol_ns(gen)
+    if width == 1: raise SystemExit("an x1 row cannot give alpha")
+    return math.log(t / interval) / math.log(width), interval, t
+
+def payload_ceiling(gen, width, mps):
+    return raw_gbps(gen, width) * (1 - 16 / width / ack_limit_symbols(gen, width, mps) - 4 / 1538) * mps / (mps + 24)
+
+def main():
+    rows = []
+    with open(os.path.join(ROOT, "fidelity", "derivation.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip(): continue
+            i, default, kind, gen, width, mps, value, source = line.rstrip("\n").split("\t")
+            rows.append(dict(id=i, default=default, kind=kind, gen=int(gen), width=int(width), mps=int(mps), value=float(value), source=source))
+    suite = ET.parse(os.path.join(ROOT, "fidelity", "suite.xml")).getroot()
+    cases = {c.get("id"): c for c in suite.iter("case")}
+    problems = []
+    results = {}
+    by_default = {}
+    for r in rows:
+        by_default.setdefault(r["default"], []).append(r)
+        c = cases.get(r["id"])
+        if c is None: problems.append(f"derivation row {r['id']} is not a case of fidelity/suite.xml")
+        elif c.get("derives") != r["default"]: problems.append(f"case {r['id']} does not say derives=\"{r['default']}\"")
+    for default, rs in sorted(by_default.items()):
+        print(f"{default}:")
+        if default == "link.ackWidthExponent":
+            alphas = []
+            for r in rs:
+                a, interval, t = implied_alpha(r["gen"], r["width"], r["mps"], r["value"])
+                alphas.append(a)
+                print(f"  {r['id']}: Gen{r['gen']} x{r['width']} MPS {r['mps']} {r['value']} GB/s -> interval {interval:.2f} ns (T {t:.1f} ns), alpha {a:.4f}")
+            value = round(sum(alphas) / len(alphas), 3)
+            print(f"  mean alpha = {value}")
+        else:
+            values = []
+            for r in rs:
+                v = r["value"] / 2 if r["kind"] == "socket-p2p-bidir" else r["value"]
+                if r["kind"] == "rc-p2p-cap" and payload_ceiling(r["gen"], r["width"], r["mps"]) <= v:
+                    problems.append(f"{r['id']}: {v} GB/s is not below the Gen{r['gen']} x{r['width']} link, so it shows no root-complex cap")
+                values.append(v)
+                print(f"  {r['id']}: {v} GB/s")
+            values.sort()
+            value = round(values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2, 3)
+            print(f"  median = {value} GB/s")
+        results[default] = value
+    text = "# Written by scripts/fidelity/derive.py from fidelity/derivation.tsv; Sources/Sim/Transport/PlatformDefaults.swift\n" \
+           "# and TransportParameters.swift carry the same values (a test checks).\n# default\tvalue\n" \
+           + "".join(f"{k}\t{v}\n" for k, v in sorted(results.items()))
+    path = os.path.join(ROOT, "fidelity", "derived-defaults.tsv")
+    if "--write" in sys.argv:
+        open(path, "w").write(text)
+        print(f"wrote {path}")
+    else:
+        old = open(path).read() if os.path.exists(path) else ""
+        if old != text: problems.append("fidelity/derived-defaults.tsv differs from what fidelity/derivation.tsv gives: run scripts/fidelity/derive.py --write")
+    for p in problems: print("error: " + p, file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+main()
