@@ -92,8 +92,8 @@ func partitionedChip(routing: String, secondChip: Bool = false, chipBandwidth: S
         }
         let inside = try rate(partitionedChip(routing: "fabric"))
         let through = try rate(partitionedChip(routing: "partitioned"))
-        let gen4 = try LinkEfficiency(generation: .gen4, width: 16, dllpAccounting: .widthScaled).writeBandwidth(transferBytes: 4 << 20).bytesPerSecond / 1e9
-        let gen2 = try LinkEfficiency(generation: .gen2, width: 16, dllpAccounting: .widthScaled).writeBandwidth(transferBytes: 4 << 20).bytesPerSecond / 1e9
+        let gen4 = try modelLink(.gen4, 16).writeBandwidth(transferBytes: 4 << 20).bytesPerSecond / 1e9
+        let gen2 = try modelLink(.gen2, 16).writeBandwidth(transferBytes: 4 << 20).bytesPerSecond / 1e9
         #expect(abs(inside / gen4 - 1) < 0.03, "\(inside) GB/s vs Gen4 x16 \(gen4)")
         #expect(abs(through / gen2 - 1) < 0.03, "\(through) GB/s vs Gen2 x16 \(gen2)")
         // The chip's switching capacity, when given, caps it.

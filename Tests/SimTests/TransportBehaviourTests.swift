@@ -41,6 +41,14 @@ extension Fabric {
     func f(_ name: String) -> Int { enumeration.function(named: name)! }
 }
 
+/// The link as the transport model accounts it by default (Ack/UpdateFC every T / W^α, TransportParameters), for tests
+/// of mechanisms that should run at the model's own link rate.
+func modelLink(_ generation: LinkGeneration, _ width: Int, mps: Int = 256) throws -> LinkEfficiency {
+    let interval = LinkEfficiency.defaultAckInterval(generation: generation, width: width, maxPayloadSizeBytes: mps,
+                                                     widthExponent: TransportParameters().ackWidthExponent)!
+    return try LinkEfficiency(generation: generation, width: width, maxPayloadSizeBytes: mps, dllpAccounting: .explicitAck(interval: interval))
+}
+
 @Suite struct TransportBehaviourTests {
     @Test("reads obey the outstanding-request bound when tags are scarce (Little's law, reference §1.5)")
     func outstandingReads() throws {
@@ -71,7 +79,7 @@ extension Fabric {
              TransportFlow(requester: fabric.f("B"), target: .peer(function: fabric.f("C")), operation: .write, bytes: 512 << 10,
                            start: 100_000_000)]
         }
-        let link = try LinkEfficiency(generation: .gen4, width: 16, dllpAccounting: .widthScaled)
+        let link = try modelLink(.gen4, 16)
         let viaSwitch = result.flows[0].steadyStateThroughput
         let viaRootComplex = result.flows[1].steadyStateThroughput
         #expect(abs(ratio(viaSwitch, link.writeBandwidth(transferBytes: 512 << 10)) - 1) < 0.01, "\(viaSwitch)")
@@ -113,7 +121,7 @@ extension Fabric {
         let inReach = try run(workingSet: 128 << 10, page: 4096)        // 32 pages of 64 entries
         let beyond = try run(workingSet: 1 << 20, page: 4096)           // 256 pages
         let superpages = try run(workingSet: 1 << 20, page: 2 << 20)
-        let link = try LinkEfficiency(generation: .gen5, width: 16, dllpAccounting: .widthScaled)
+        let link = try modelLink(.gen5, 16)
         let linkRate = link.writeBandwidth(transferBytes: 4 << 20)
         #expect(ratio(inReach.flows[0].throughput, linkRate) > 0.97)
         #expect(ratio(beyond.flows[0].throughput, inReach.flows[0].throughput) < 0.85)
@@ -197,7 +205,7 @@ extension Fabric {
         let result = try runFlows(transportSwitchMachine(switchAttributes: " width=\"8\"", iommu: " mode=\"passthrough\"")) { fabric in
             ["A", "B"].map { TransportFlow(requester: fabric.f($0), target: .memory(memoryAddress), operation: .write, bytes: 512 << 10) }
         }
-        let uplink = try LinkEfficiency(generation: .gen4, width: 8, dllpAccounting: .widthScaled)
+        let uplink = try modelLink(.gen4, 8)
         let share = uplink.writeBandwidth(transferBytes: 1 << 20).bytesPerSecond / 2
         for flow in result.flows {
             #expect(abs(flow.steadyStateThroughput.bytesPerSecond / share - 1) < 0.02, "\(flow.steadyStateThroughput)")

@@ -103,6 +103,7 @@ func expectInBand(_ measured: DataRate, pb: DataRate, w: DataRate, explicit: Dat
         let fabric = try loadFabric(transportMachine(gen: 4, width: 16, params: """
 
                 <param name="rc.completionSize" value="rcb"/>
+                <param name="link.ackWidthExponent" value="0"/>
             """))
         let a = fabric.enumeration.function(named: "A")!
         var sim = try TransportSimulation(fabric: fabric, flows: [
