@@ -207,8 +207,8 @@ public struct ImportedMachine: Sendable, Hashable {
     /// Warnings found while reading (unreadable lines, files).
     public var diagnostics: [Diagnostic]
 
-    /// The assumption every importer of live ACS control registers records.
-    public static let liveACSControl = "ACS control is the live register (after the kernel's boot-time changes), written as the firmware value; Linux's enable re-applied to it gives the same result for SV RR CR UF"
+    /// The note every importer of live ACS control registers records (issue #17: observed vs firmware ACS).
+    public static let liveACSControl = "ACS control is the register as read on the running kernel, written as observed (the acs-ctrl-source attribute): the simulator takes it as is and does not re-apply Linux's boot-time enable or the disable_acs_redir=/config_acs= parameters to it (firmware changes after boot, such as AMD Milan clearing SrcValid, are kept)"
 
     public init(format: String, origin: String) {
         self.format = format

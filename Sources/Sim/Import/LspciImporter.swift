@@ -48,7 +48,7 @@ public enum LspciImporter {
         }
         if treeParents == nil { m.sources.append("tree: the bridges' Bus: primary/secondary/subordinate lines") }
         markVirtualFunctions(&functions)
-        if functions.contains(where: { $0.acs.map { !$0.control.isEmpty } == true }) {
+        if functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
         }
         assignParents(&functions, tree: treeParents, bag: &parser.bag)
@@ -279,10 +279,10 @@ struct LspciParser {
             case "Status" where context == "":
                 statusCap = Self.flag("Cap", in: v)
             case "ACSCap" where context == "acs":
-                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                if f.acs == nil { f.acs = ACSState(capability: [], control: [], controlSource: .observed) }
                 f.acs?.capability = Self.acsFlags(v)
             case "ACSCtl" where context == "acs":
-                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                if f.acs == nil { f.acs = ACSState(capability: [], control: [], controlSource: .observed) }
                 f.acs?.control = Self.acsFlags(v)
             case "Initial VFs" where context == "sriov":
                 let total = Self.number(after: "Total VFs:", in: v) ?? 0

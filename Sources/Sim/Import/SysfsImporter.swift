@@ -64,7 +64,7 @@ public enum SysfsImporter {
         m.kernel = kernel(commandLine: s.kernelCommandLine, release: s.kernelRelease, assumptions: &m.assumptions)
         m.hostBridges = s.hostBridges.map { ImportedHostBridge(segment: $0.segment, bus: $0.bus) }
         m.functions = s.functions.map(function)
-        if m.functions.contains(where: { $0.acs.map { !$0.control.isEmpty } == true }) {
+        if m.functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
         }
         return m
@@ -114,7 +114,10 @@ public enum SysfsImporter {
             g.tagBits = cap.tagBits
         }
         switch f.acs {
-        case .present(let acs): g.acs = acs; g.acsKnown = true
+        case .present(var acs):
+            acs.controlSource = .observed       // read from a running kernel's config space
+            g.acs = acs
+            g.acsKnown = true
         case .absent: g.acsKnown = true
         case .unreadable: g.acsKnown = false
         }
