@@ -81,14 +81,19 @@ struct ImportAssemblerTests {
         #expect(r.assumptions.contains { $0.hasPrefix("the machine's bus numbers do not check out") })
     }
 
-    @Test("a device without function 0 gets its lowest function as function 0")
+    @Test("a device without function 0 keeps its functions' numbers; a placeholder function 0 is added with a warning")
     func missingFunctionZero() throws {
         let r = try TopologyAssembler.assemble(importedMachine([
             importedFunction("0000:00:1f.3", classCode: 0x04_03_00),
             importedFunction("0000:00:1f.4", classCode: 0x0C_05_00),
         ]))
-        #expect(r.topology.devices.map(\.functionNumber) == [0, 4])
-        #expect(r.topology.devices[0].parameters.contains { $0.value.contains("function 0 of 0000:00:1f.0 is not in the input") })
+        #expect(r.topology.devices.map(\.functionNumber) == [0, 3, 4])
+        #expect(r.topology.devices.map(\.deviceNumber) == [0x1f, 0x1f, 0x1f])
+        #expect(r.topology.devices[0].id == PCIID(vendor: 0xFFFF, device: 0xFFFF))
+        #expect(r.topology.devices[0].parameters.contains { $0.value.contains("placeholder for function 0") })
+        #expect(r.warnings.contains { $0.message.contains("0000:00:1f.3: function 0 of its device (0000:00:1f.0) is not in the input") })
+        #expect(r.summary.placeholders == [BDF("0000:00:1f.0")!])
+        #expect(r.summary.read == 2 && r.summary.placed == 2 && !r.summary.isLossless)
         #expect(!r.warnings.contains { $0.message.contains("do not check out") })
     }
 
