@@ -234,29 +234,54 @@ struct LspciParser {
 
     /// A device header: `[DDDD:]BB:DD.F <class>: <names> [vvvv:dddd] (rev xx)`.
     static func headerBDF(_ line: Substring) -> (BDF, Substring)? {
-        headerWithPath(line).map { ($0.bdf, $0.rest) }
+        guard let h = headerWithPath(line), let bdf = h.path.last?.bdf else { return nil }
+        return (bdf, h.rest)
     }
 
-    /// A device header, with `lspci -PP`'s path prefix when there is one: `00:01.0/01:00.0/02:00.0 <class>: ...`
-    /// names every bridge from the root bus down (pciutils' lspci.c `show_slot_path`); `path` is nil for a plain
-    /// address and holds the bridges above (empty on a root bus) for a path. Later components inherit the
-    /// first one's domain.
-    static func headerWithPath(_ line: Substring) -> (bdf: BDF, rest: Substring, path: [BDF]?)? {
+    /// One component of a header's address: `-PP` prints `BB:DD.F` after the first, `-P` only `DD.F` (the bus is
+    /// then the secondary bus of the bridge before it).
+    struct PathComponent {
+        var bdf: BDF?
+        var device: UInt8
+        var function: UInt8
+    }
+
+    /// A device header, with `lspci -P`/`-PP`'s path prefix when there is one: `00:01.0/01:00.0/02:00.0 <class>: ...`
+    /// names every bridge from the root bus down (pciutils' lspci.c `show_slot_path`: `-PP` prints `/%02x:%02x.%d`,
+    /// `-P` `/%02x.%d`). Later components take the first one's domain.
+    static func headerWithPath(_ line: Substring) -> (path: [PathComponent], rest: Substring)? {
         let t = line.drop { $0 == " " || $0 == "\t" }
         guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
         let components = t[..<space].split(separator: "/", omittingEmptySubsequences: false)
-        var chain: [BDF] = []
+        var chain: [PathComponent] = []
         for (k, address) in components.enumerated() {
             let parts = address.split(separator: ":")
+            if k > 0, parts.count == 1, address.count == 4 {
+                let df = address.split(separator: ".")
+                guard df.count == 2, df[0].count == 2, let d = UInt8(df[0], radix: 16), let f = UInt8(df[1]), d < 32, f < 8 else { return nil }
+                chain.append(PathComponent(bdf: nil, device: d, function: f))
+                continue
+            }
             guard parts.count == 2 || parts.count == 3, parts[parts.count - 2].count == 2, parts.last!.count == 4,
                   parts.count == 2 || (k == 0 && parts[0].count >= 4 && parts[0].allSatisfy(\.isHexDigit)),
                   var bdf = BDF(address) else { return nil }
-            if k > 0 { bdf.segment = chain[0].segment }
-            chain.append(bdf)
+            if k > 0, let first = chain[0].bdf { bdf.segment = first.segment }
+            chain.append(PathComponent(bdf: bdf, device: bdf.device, function: bdf.function))
         }
         let rest = t[space...].trimmingSpaces
-        guard let bdf = chain.last, rest.contains(":") else { return nil }
-        return (bdf, rest, components.count > 1 ? Array(chain.dropLast()) : nil)
+        guard chain.first?.bdf != nil, rest.contains(":") else { return nil }
+        return (chain, rest)
+    }
+
+    /// Fills in the buses `-P` leaves out from the bridges already read; nil when a bridge's secondary bus is unknown.
+    func resolve(_ path: [PathComponent]) -> [BDF]? {
+        var out: [BDF] = []
+        for c in path {
+            if let b = c.bdf { out.append(b); continue }
+            guard let above = out.last, let bus = devices.last(where: { $0.bdf == above })?.secondaryBus else { return nil }
+            out.append(BDF(segment: above.segment, bus: bus, device: c.device, function: c.function))
+        }
+        return out
     }
 
     static func key(of text: Substring) -> String? {
@@ -278,15 +303,24 @@ struct LspciParser {
             lines = []
         }
         var previousLength = 0
+        var ignoring = false
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = n + 1
             var row = raw
             if row.hasSuffix("\r") { row = row.dropLast() }
             defer { previousLength = row.replacingOccurrences(of: "\t", with: "        ").count }
             if row.trimmingSpaces.isEmpty { continue }
-            if let (bdf, rest, path) = Self.headerWithPath(row) {
+            if let (components, rest) = Self.headerWithPath(row) {
                 flush(&self)
+                guard let chain = resolve(components), let bdf = chain.last else {
+                    bag.warning(lineNumber, "cannot tell the bus of '\(row.trimmingSpaces.prefix { $0 != " " })' (lspci -P path without the bridge's Bus: line; use -PP): device and its lines ignored")
+                    current = nil
+                    ignoring = true
+                    continue
+                }
+                ignoring = false
                 current = (bdf, rest, lineNumber)
+                let path = chain.count > 1 ? Array(chain.dropLast()) : nil
                 if let path {
                     pathParents[bdf] = .some(path.last)
                     let chain = path + [bdf]
@@ -298,6 +332,7 @@ struct LspciParser {
                 }
                 continue
             }
+            if ignoring { continue }
             guard current != nil else {
                 stray += 1
                 if firstStray == nil { firstStray = lineNumber }

@@ -413,6 +413,7 @@ struct AssemblyState {
                 d.endpoint?.p2pmem = regions
             }
             if let s = f.sriov, s.totalVFs > 0 {
+                currentBDF = f.bdf
                 let sriov = sriov(s, pf: d, notes: &notes)
                 d.endpoint?.sriov = sriov
             }
@@ -556,6 +557,8 @@ struct AssemblyState {
     }
 
     var ioNoted = false
+    /// The function `sriov(_:pf:notes:)` is building for.
+    var currentBDF: BDF?
 
     mutating func p2pmem(_ p: ImportedP2PMem, bars: [BAR], notes: inout [String], unknown: inout [ImportedFact]) -> [P2PMemRegion] {
         // sysfs does not say which BAR the driver registered: take the smallest one that holds it,
@@ -583,7 +586,20 @@ struct AssemblyState {
             used.formUnion(registers)
             vfBars.append(BAR(index: b.index, size: b.size, is64Bit: b.is64Bit, isPrefetchable: b.isPrefetchable))
         }
-        return SRIOV(totalVFs: s.totalVFs, enabledVFs: min(max(s.enabledVFs, 0), s.totalVFs),
+        // Enabled VFs whose routing IDs fall on functions the input lists as physical functions cannot be written
+        // (enumeration would find two functions there): the VFs are left out, and the input's cause named.
+        var enabled = min(max(s.enabledVFs, 0), s.totalVFs)
+        if enabled > 0, let pfBDF = currentBDF {
+            let offset = max(s.offset ?? 1, 1), stride = max(s.stride ?? 1, 1)
+            let clash = (0..<enabled).lazy.map { Int(pfBDF.requesterID) + offset + stride * $0 }
+                .filter { $0 <= 0xFFFF }.map { BDF(segment: pfBDF.segment, requesterID: UInt16($0)) }
+                .first { self.functions[$0] != nil }
+            if let clash {
+                notes.append("its \(enabled) enabled VFs (First VF Offset \(offset)\(s.offset == nil ? ", assumed" : ""), stride \(stride)) would sit on \(clash), which the input lists as a function of its own: VFs left out")
+                enabled = 0
+            }
+        }
+        return SRIOV(totalVFs: s.totalVFs, enabledVFs: enabled,
                      vfID: PCIID(vendor: pf.id.vendor, device: s.vfDevice ?? pf.id.device),
                      firstVFOffset: max(s.offset ?? 1, 1), vfStride: max(s.stride ?? 1, 1), bars: vfBars)
     }
