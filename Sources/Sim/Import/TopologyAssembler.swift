@@ -673,7 +673,10 @@ struct AssemblyState {
                 let shown = bdfs.prefix(3).map(\.description).joined(separator: ", ") + (bdfs.count > 3 ? ", ..." : "")
                 what = "\(bdfs.count) function\(bdfs.count == 1 ? "" : "s") (\(shown))"
             }
-            bag.warning(nil, "\(fact.defaultText) for \(what)")
+            // At the line of the first function concerned (sysfs functions have none).
+            let known = functions
+            let line = unknown[fact]?.lazy.compactMap { known[$0]?.line }.first
+            bag.warning(line, "\(fact.defaultText) for \(what)")
             assumptions.append("\(fact.defaultText) (\(what))")
         }
         if topology.devices.isEmpty && topology.rootComplexes.allSatisfy({ $0.hostBridgeID == nil }) {
