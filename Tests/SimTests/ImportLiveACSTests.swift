@@ -103,4 +103,17 @@ struct ImportLiveACSTests {
         #expect(Semantics(fl).acsControl[i]?.contains(.requestRedirect) == false)
         #expect(Semantics.observedACSNote(firmware) == nil)
     }
+
+    @Test("a sysfs import keeps the control it read; disable_acs_redir on the live command line is said not to be re-applied")
+    func sysfsObserved() throws {
+        let fake = try FakeSysfs()
+        defer { fake.remove() }
+        try buildSwitchMachine(fake)
+        let r = try SysfsImporter.read(root: fake.root.path)
+        #expect(r.topology.devices.filter { $0.acs != nil }.allSatisfy { $0.acs?.controlSource == .observed })
+        #expect(r.warnings.contains { $0.message.contains("sets pci=disable_acs_redir=: its effect is already in the ACS control") })
+        let loaded = try LoadedTopology(topology: r.topology)
+        let i = try #require(loaded.enumeration.functions.firstIndex { $0.bdf == BDF("0000:02:00.0") })
+        #expect(Semantics(loaded).acsControl[i] == [.requestRedirect, .completionRedirect])
+    }
 }

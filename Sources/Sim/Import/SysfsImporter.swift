@@ -66,8 +66,24 @@ public enum SysfsImporter {
         m.functions = s.functions.map(function)
         if m.functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
+            if let note = observedBootParameterNote(m.kernel) {
+                m.assumptions.append(note)
+                m.diagnostics.append(Diagnostic(file: m.origin, line: nil, severity: .warning, message: note))
+            }
         }
         return m
+    }
+
+    /// The ACS parameters on a live machine's command line already acted at boot: their effect is in the observed
+    /// control, and the simulator does not apply them again (issue #17).
+    static func observedBootParameterNote(_ kernel: KernelConfiguration?) -> String? {
+        guard let k = kernel else { return nil }
+        let p = KernelParameters.parse(k)
+        var names: [String] = []
+        if p.disableACSRedirect != nil { names.append("pci=disable_acs_redir=") }
+        if p.configACS != nil { names.append("pci=config_acs=") }
+        guard !names.isEmpty else { return nil }
+        return "the kernel command line sets \(names.joined(separator: " and ")): its effect is already in the ACS control read from the running machine, so the simulator does not apply it again to those ports (the parameter stays in <kernel> for what else it does)"
     }
 
     /// The kernel parameters that matter to PCI and IOMMU behaviour; the rest of the command line stays out.
