@@ -97,6 +97,22 @@ struct ImportAssemblerTests {
         #expect(!r.warnings.contains { $0.message.contains("do not check out") })
     }
 
+    @Test("a validation error of the written topology is told in the input's terms: BDF and line of the function")
+    func validationErrorsNameTheInput() throws {
+        var gpu = importedFunction("0000:01:00.0", parent: "0000:00:01.0", classCode: 0x03_02_00, port: .endpoint)
+        gpu.line = 42
+        var state = AssemblyState(machine: importedMachine([
+            importedFunction("0000:00:01.0", classCode: 0x06_04_00, port: .rootPort, secondary: 1, subordinate: 1), gpu,
+        ]), options: ImportOptions())
+        state.build()
+        let name = try #require(state.topology.devices.last?.name)
+        let cause = state.inputCause(Diagnostic(file: "<imported>", line: 9, severity: .error, message: "'\(name)' has a BAR that does not fit"))
+        #expect(cause.line == 42 && cause.file == "test-machine")
+        #expect(cause.message == "0000:01:00.0 (line 42): '\(name)' has a BAR that does not fit")
+        let other = state.inputCause(Diagnostic(file: "<imported>", line: 3, severity: .error, message: "bus ranges overlap"))
+        #expect(other.line == nil && other.message == "bus ranges overlap")
+    }
+
     @Test("impossible register values are dropped with a note, never an error")
     func impossibleValues() throws {
         var rp = importedFunction("0000:00:01.0", classCode: 0x06_04_00, port: .rootPort, secondary: 1, subordinate: 1)

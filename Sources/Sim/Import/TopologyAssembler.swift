@@ -726,8 +726,8 @@ struct AssemblyState {
         }
         var errors = DiagnosticBag(file: machine.origin)
         errors.append(contentsOf: bag.diagnostics)
-        errors.error(nil, "the imported topology does not validate; the first problems were:")
-        errors.append(contentsOf: firstErrors.prefix(10).map { Diagnostic(file: machine.origin, line: nil, severity: .note, message: $0.message) })
+        errors.error(nil, "the imported topology does not validate, so nothing is written; what in the input caused it:")
+        errors.append(contentsOf: firstErrors.prefix(10).map(inputCause))
         throw DiagnosticError(errors.diagnostics)
     }
 
@@ -750,6 +750,20 @@ struct AssemblyState {
                              treeOnly: machine.functions.filter(\.isTreeOnly).count, placeholders: placeholders,
                              guessedOrChanged: changedFunctions.union(unknownFunctions).subtracting(placeholders).count,
                              warnings: warnings.count)
+    }
+
+    /// A validation error of the written topology, told in the input's terms: the functions whose generated names
+    /// it mentions, with their BDF and line in the input.
+    func inputCause(_ error: Diagnostic) -> Diagnostic {
+        var causes: [(BDF, Int?)] = []
+        for (index, device) in topology.devices.enumerated() where error.message.contains("'\(device.name)'") {
+            if index < functionOf.count, let bdf = functionOf[index] { causes.append((bdf, functions[bdf]?.line)) }
+        }
+        guard let first = causes.first else {
+            return Diagnostic(file: machine.origin, line: nil, severity: .note, message: error.message)
+        }
+        let named = causes.map { "\($0.0)\($0.1.map { " (line \($0))" } ?? "")" }.joined(separator: ", ")
+        return Diagnostic(file: machine.origin, line: first.1, severity: .note, message: "\(named): \(error.message)")
     }
 
     mutating func note(_ text: String) {
