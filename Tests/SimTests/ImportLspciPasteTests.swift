@@ -243,4 +243,26 @@ struct ImportLspciPasteTests {
         #expect(r.warnings.contains { $0.message.contains("0000:01:01.0 left out") && $0.line != nil })
         #expect(!r.summary.isLossless)
     }
+
+    @Test("a real -vvv quoted in a reply (raspberrypi/linux#6190): the > markers are taken off; the root port is read")
+    func quotedReply() throws {
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-quoted-rpi-6190.txt"))
+        let rp = try #require(r.topology.devices.first)
+        #expect(r.topology.devices.count == 1 && rp.kind == .rootPort)
+        #expect(rp.bridge.secondaryBus == 1 && rp.bridge.memoryWindow == AddressRange(start: 0xC000_0000, end: 0xC00F_FFFF))
+        #expect(rp.maxPayloadSupported == 512)
+        #expect(r.warnings.contains { $0.line == 1 && $0.message.contains("1 line before the first device header ignored") })
+        #expect(try ImportFormat.detect(path: importFixture("lspci-vvv-quoted-rpi-6190.txt")) == .lspci)
+    }
+
+    @Test("a real -vvv -D with tabs turned into spaces (raspberry-pi-pcie-devices#679): the NVMe drive and its BAR; its missing bridge is said")
+    func domainsAndSpaces() throws {
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-D-spaces-rpi-679.txt"))
+        let nvme = try #require(r.topology.devices.first)
+        #expect(nvme.endpoint?.endpointClass == .nvme)
+        #expect(nvme.bars == [BAR(index: 0, size: 16 << 10, address: 0x1B_0002_0000)])
+        #expect(r.topology.rootComplexes.map(\.rootBus) == [1])
+        #expect(r.warnings.contains { $0.line == 1 && $0.message.contains("no bridge in the input leads to bus 01") })
+        #expect(r.summary.read == 1 && r.summary.placed == 1)
+    }
 }

@@ -108,7 +108,7 @@ public enum LspciImporter {
         var inTree = false
         for k in rows.indices {
             if !isTree[k] { inTree = false; continue }
-            let t = rows[k].drop { $0 == " " || $0 == "|" || $0 == "\t" }.drop { $0 == "+" || $0 == "-" || $0 == "\\" }
+            let t = LspciParser.unquote(rows[k]).drop { $0 == " " || $0 == "|" || $0 == "\t" }.drop { $0 == "+" || $0 == "-" || $0 == "\\" }
             if t.hasPrefix("[") { inTree = true }
             isTree[k] = inTree
         }
@@ -198,6 +198,11 @@ public enum LspciImporter {
                 reported.insert(UInt16(f.bdf.bus))
                 bag.warning(f.line, "bus \(hex(f.bdf.bus, 2)) lies below \(range.bdf) but no bridge in the input has it as its secondary bus (a bridge is missing or unreadable); taken as a root bus")
             }
+            if f.parent == nil, f.bdf.bus != 0, !reported.contains(UInt16(f.bdf.bus)) {
+                // Root buses other than 00 exist (AMD EPYC, multi-socket), but so do pastes that leave the bridge out.
+                reported.insert(UInt16(f.bdf.bus))
+                bag.warning(f.line, "no bridge in the input leads to bus \(hex(f.bdf.bus, 2)): taken as a root bus of its own (give the lspci -tv tree if a bridge leads there)")
+            }
         }
     }
 
@@ -250,7 +255,7 @@ struct LspciParser {
     /// names every bridge from the root bus down (pciutils' lspci.c `show_slot_path`: `-PP` prints `/%02x:%02x.%d`,
     /// `-P` `/%02x.%d`). Later components take the first one's domain.
     static func headerWithPath(_ line: Substring) -> (path: [PathComponent], rest: Substring)? {
-        let t = line.drop { $0 == " " || $0 == "\t" }
+        let t = unquote(line).drop { $0 == " " || $0 == "\t" }
         guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
         let components = t[..<space].split(separator: "/", omittingEmptySubsequences: false)
         var chain: [PathComponent] = []
@@ -284,6 +289,17 @@ struct LspciParser {
         return out
     }
 
+    /// A line without the `> ` markers a mail or forum reply puts before quoted text (lspci never starts a line
+    /// with `>`).
+    static func unquote(_ row: Substring) -> Substring {
+        var r = row
+        while r.hasPrefix(">") {
+            r = r.dropFirst()
+            if r.hasPrefix(" ") { r = r.dropFirst() }
+        }
+        return r
+    }
+
     static func key(of text: Substring) -> String? {
         guard let colon = text.firstIndex(of: ":"), let first = text.first, first.isLetter else { return nil }
         let key = text[..<colon]
@@ -306,7 +322,7 @@ struct LspciParser {
         var ignoring = false
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = n + 1
-            var row = raw
+            var row = LspciParser.unquote(raw)
             if row.hasSuffix("\r") { row = row.dropLast() }
             defer { previousLength = row.replacingOccurrences(of: "\t", with: "        ").count }
             if row.trimmingSpaces.isEmpty { continue }
@@ -714,7 +730,7 @@ struct LspciTreeParser {
 
     /// A line of an `lspci -t` tree: branch characters then `[DDDD:BB]` or an entry (`+-01.0-[01]--`, `\\-1f.3  ...`).
     static func isTreeLine(_ row: Substring) -> Bool {
-        let t = row.drop { $0 == " " || $0 == "|" || $0 == "\t" }
+        let t = LspciParser.unquote(row).drop { $0 == " " || $0 == "|" || $0 == "\t" }
         guard t.hasPrefix("+-") || t.hasPrefix("\\-") || t.hasPrefix("-[") || t.hasPrefix("-+-[") else { return false }
         let body = t.drop { " |+-\\`".contains($0) }
         if body.hasPrefix("[") { return body.dropFirst().prefix(7).contains(":") }
@@ -725,7 +741,8 @@ struct LspciTreeParser {
     mutating func parse(_ text: String) {
         var childColumn: [Int: Node] = [:]
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let chars = Array(raw.hasSuffix("\r") ? raw.dropLast() : raw)
+            let unquoted = LspciParser.unquote(raw)
+            let chars = Array(unquoted.hasSuffix("\r") ? unquoted.dropLast() : unquoted)
             var i = 0
             var pending: Node?       // a bridge or root whose first child follows on this line
             var lastEntry: BDF?
