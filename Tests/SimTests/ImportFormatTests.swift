@@ -74,4 +74,20 @@ struct ImportStrictCLITests {
         let r = try runSimrun(["import", "topologies/fpga-nvme.xml"])
         #expect(r.status == 1 && r.stderr.contains("topologies/fpga-nvme.xml: error: already a PCIeSim topology"))
     }
+
+    @Test("simrun show says which ports carry observed ACS control and that the boot rules are not re-applied to them")
+    func showObserved() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pciesim-show-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("live.xml").path
+        let r = try runSimrun(["import", "Tests/SimTests/Fixtures/Import/lspci-vvv-srcvalid-cleared.txt", "--cpu-vendor", "amd", "--cpu-family", "25", "--quiet", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let show = try runSimrun(["show", out])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("ACS control observed on a running kernel for 3 functions (rp-00-03.1, rp-00-03.2, rp-00-03.3): taken as is, pci_enable_acs() not re-applied"))
+        // A shipped (firmware) topology prints no such line.
+        let shipped = try runSimrun(["show", "topologies/fpga-nvme.xml"])
+        #expect(shipped.status == 0 && !shipped.stdout.contains("observed on a running kernel"))
+    }
 }

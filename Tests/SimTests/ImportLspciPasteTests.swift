@@ -126,6 +126,14 @@ struct ImportLspciPasteTests {
         #expect(r.warnings.contains { $0.message.contains("3 functions only in the lspci -tv tree") && $0.line == 2 })
         #expect(r.summary.read == 5 && r.summary.placed == 5 && r.summary.treeOnly == 3)
 
+        // lspci -tvnn prints the IDs: a tree-only function takes its ID from there.
+        let nn = try Self.machine(lspciEndpoint("01:00.0"), tree: """
+        -[0000:00]-+-00.0  Intel Corporation Device [8086:09a2]
+                   \\-01.0-[01]----00.0  NVIDIA Corporation Device [10de:2330]
+        """)
+        #expect(nn.functions.first { $0.bdf == BDF("0000:00:00.0") }?.id == PCIID("8086:09a2"))
+        #expect(nn.functions.first { $0.bdf == BDF("0000:00:01.0") }?.secondaryBus == 1)
+
         // The same tree as a second file gives the same machine.
         let two = try Self.machine(lspciEndpoint("01:00.0") + lspciEndpoint("02:00.0"), tree: tree)
         #expect(two.functions.map(\.bdf).sorted() == m.functions.map(\.bdf).sorted())

@@ -174,13 +174,11 @@ public enum LspciImporter {
 
     /// Parents from the -tv tree, else from the bridges' secondary bus numbers.
     static func assignParents(_ functions: inout [ImportedFunction], tree: [BDF: BDF?]?, bag: inout DiagnosticBag) {
-        let known = Set(functions.map(\.bdf))
         if let tree {
             for i in functions.indices {
                 if let p = tree[functions[i].bdf] {
                     // A parent the input does not list stays named: the assembler reports the function as left out.
                     functions[i].parent = p
-                    _ = known
                 } else {
                     bag.warning(functions[i].line, "\(functions[i].bdf) is not in the lspci -tv tree; its place comes from the Bus: lines")
                     functions[i].parent = parentByBus(functions[i], functions)
@@ -728,7 +726,7 @@ struct LspciTreeParser {
         }
     }
 
-    /// A line of an `lspci -t` tree: branch characters then `[DDDD:BB]` or an entry (`+-01.0-[01]--`, `\\-1f.3  ...`).
+    /// A line of an `lspci -t` tree: branch characters then `[DDDD:BB]` or an entry (`+-01.0-[01]--`, `\-1f.3  ...`).
     static func isTreeLine(_ row: Substring) -> Bool {
         let t = LspciParser.unquote(row).drop { $0 == " " || $0 == "|" || $0 == "\t" }
         guard t.hasPrefix("+-") || t.hasPrefix("\\-") || t.hasPrefix("-[") || t.hasPrefix("-+-[") else { return false }
