@@ -97,6 +97,21 @@ struct ImportAssemblerTests {
         #expect(!r.warnings.contains { $0.message.contains("do not check out") })
     }
 
+    @Test("the summary counts synthesized functions apart from those read, and an importer's per-function assumption is a warning")
+    func summaryCountsSynthesized() throws {
+        var port = importedFunction("0000:00:01.0", classCode: 0x06_04_00, port: .rootPort, secondary: 1, subordinate: 1)
+        port.isSynthetic = true
+        port.assumptions.append("synthesized root port above 0000:01:00.0")
+        var gpu = importedFunction("0000:01:00.0", parent: "0000:00:01.0", classCode: 0x03_02_00, port: .endpoint)
+        gpu.line = 7
+        gpu.assumptions.append("class code taken as a 3D controller")
+        let r = try TopologyAssembler.assemble(importedMachine([port, gpu]))
+        #expect(r.summary.read == 1 && r.summary.placed == 1 && r.summary.synthesized == 1)
+        #expect(r.summary.text.contains("1 function synthesized where the format leaves them out"))
+        #expect(r.warnings.contains { $0.line == 7 && $0.message == "0000:01:00.0: class code taken as a 3D controller" })
+        #expect(r.warnings.contains { $0.message == "0000:00:01.0: synthesized root port above 0000:01:00.0" })
+    }
+
     @Test("a validation error of the written topology is told in the input's terms: BDF and line of the function")
     func validationErrorsNameTheInput() throws {
         var gpu = importedFunction("0000:01:00.0", parent: "0000:00:01.0", classCode: 0x03_02_00, port: .endpoint)

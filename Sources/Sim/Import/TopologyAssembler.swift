@@ -422,7 +422,9 @@ struct AssemblyState {
         // Parameters: what the source said that the model has no field for, then assumptions.
         if let driver = f.driver, !driver.isEmpty { d.parameters.append(Parameter(name: "import.driver", value: driver)) }
         if let g = f.iommuGroup { d.parameters.append(Parameter(name: "import.iommu-group", value: String(g))) }
-        reportChanges(f, notes)
+        // What the importer assumed for this function is a guess too; tree-only functions and placeholders were
+        // already reported in one warning each.
+        reportChanges(f, (f.isTreeOnly || f.isPlaceholder ? [] : f.assumptions) + notes)
         for n in f.assumptions + notes + kept { d.parameters.append(Parameter(name: "import.assumption", value: n)) }
         let keys = unknownHere.map(\.rawValue)
         if !keys.isEmpty { d.parameters.append(Parameter(name: "import.unknown", value: keys.joined(separator: " "))) }
@@ -744,11 +746,14 @@ struct AssemblyState {
                 stack += children[b] ?? []
             }
         }
-        let read = machine.functions.count + machine.leftOut.count
+        // Functions an importer made up (NCCL leaves ports out) are neither read nor placed: counted apart.
+        let synthetic = Set(machine.functions.filter(\.isSynthetic).map(\.bdf))
+        lost.removeAll { synthetic.contains($0.bdf) }
+        let read = machine.functions.count - synthetic.count + machine.leftOut.count
         let unknownFunctions = Set(unknown.values.joined())
-        return ImportSummary(read: read, placed: read - lost.count, dropped: lost,
+        return ImportSummary(read: read, placed: read - lost.count, dropped: lost, synthesized: synthetic.count,
                              treeOnly: machine.functions.filter(\.isTreeOnly).count, placeholders: placeholders,
-                             guessedOrChanged: changedFunctions.union(unknownFunctions).subtracting(placeholders).count,
+                             guessedOrChanged: changedFunctions.union(unknownFunctions).subtracting(placeholders).subtracting(synthetic).count,
                              warnings: warnings.count)
     }
 
@@ -804,15 +809,18 @@ public struct ImportSummary: Sendable, Hashable {
     public var treeOnly: Int
     /// Function-0 placeholders added (not counted as read or placed).
     public var placeholders: [BDF]
+    /// Functions an importer synthesized because its format leaves them out (not counted as read or placed).
+    public var synthesized: Int
     /// Functions with at least one fact guessed, defaulted or changed.
     public var guessedOrChanged: Int
     public var warnings: Int
 
-    public init(read: Int = 0, placed: Int = 0, dropped: [Loss] = [], treeOnly: Int = 0, placeholders: [BDF] = [],
+    public init(read: Int = 0, placed: Int = 0, dropped: [Loss] = [], synthesized: Int = 0, treeOnly: Int = 0, placeholders: [BDF] = [],
                 guessedOrChanged: Int = 0, warnings: Int = 0) {
         self.read = read
         self.placed = placed
         self.dropped = dropped
+        self.synthesized = synthesized
         self.treeOnly = treeOnly
         self.placeholders = placeholders
         self.guessedOrChanged = guessedOrChanged
@@ -832,6 +840,7 @@ public struct ImportSummary: Sendable, Hashable {
         }
         var extra: [String] = []
         if treeOnly > 0 { extra.append("\(treeOnly) known only from the tree") }
+        if synthesized > 0 { extra.append("\(n(synthesized, "function")) synthesized where the format leaves them out") }
         if !placeholders.isEmpty { extra.append("\(n(placeholders.count, "function-0 placeholder")) added") }
         if guessedOrChanged > 0 { extra.append("\(n(guessedOrChanged, "function")) with facts guessed or changed") }
         extra.append(n(warnings, "warning"))
