@@ -104,10 +104,10 @@ struct ImportSysfs: ParsableCommand {
 struct ImportLspci: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lspci",
-        abstract: "Import `lspci -vvv` output (with or without -nn, -D); the tree from `lspci -tv` or from the bridges' bus numbers.")
+        abstract: "Import `lspci -vvv` output (with or without -nn, -D, -P/-PP, -k); the tree from `lspci -tv` (a second file or pasted in the same one), the -P/-PP paths, or the bridges' bus numbers.")
 
     @Argument(help: "A file with lspci -vvv output.") var file: String
-    @Option(help: "A file with lspci -tv output for the tree.") var tree: String?
+    @Option(help: "A file with lspci -tv output for the tree (functions only in the tree are imported with what it says).") var tree: String?
     @OptionGroup var common: ImportCommonOptions
 
     func run() throws {
