@@ -6,7 +6,9 @@ import Sim
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import a real machine as topology XML; sources and assumptions are recorded in the file.",
-        subcommands: [ImportSysfs.self, ImportLspci.self, ImportHwloc.self, ImportNCCL.self])
+        discussion: "simrun import FILE detects the format by content (a sysfs folder, lspci text, hwloc XML, NCCL XML).",
+        subcommands: [ImportAuto.self, ImportSysfs.self, ImportLspci.self, ImportHwloc.self, ImportNCCL.self],
+        defaultSubcommand: ImportAuto.self)
 }
 
 struct Export: ParsableCommand {
@@ -24,6 +26,8 @@ struct ImportCommonOptions: ParsableArguments {
     @Option(help: "CPU vendor when the source does not say (or to override it): intel, amd, arm, zhaoxin, other.") var cpuVendor: String?
     @Option(help: "CPU family with --cpu-vendor (as /proc/cpuinfo 'cpu family': 25 or 0x19).") var cpuFamily: String?
     @Flag(help: "Do not print warnings.") var quiet = false
+    @Flag(help: "Exit with status 3, writing nothing, when any function was dropped or any fact guessed or changed (any warning).")
+    var strict = false
 
     func options() throws -> ImportOptions {
         guard let trained = ImportOptions.TrainedLink(rawValue: trainedLink) else {
@@ -55,11 +59,31 @@ struct ImportCommonOptions: ParsableArguments {
             throw ExitCode(1)
         }
         if !quiet { report(result.warnings) }
+        // The summary comes last, after every warning it counts (issue #17: nothing silently lost).
+        printError("\(result.origin): \(result.summary.text)")
+        if strict, !result.summary.isLossless {
+            printError("\(result.origin): error: --strict: the import is not lossless (see the warnings above); nothing written")
+            throw ExitCode(3)
+        }
         let text = ImportedTopologyWriter.write(result)
         if let output { try writeAtomically(text, to: output) } else { print(text, terminator: "") }
         let t = result.topology
         let vfs = result.enumeration.functions.count - t.devices.count
         printError("\(result.origin): imported \(t.devices.count) devices\(vfs > 0 ? " and \(vfs) VF\(vfs == 1 ? "" : "s")" : "") on \(t.rootComplexes.count) root complex\(t.rootComplexes.count == 1 ? "" : "es"), \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")\(output.map { " -> " + $0 } ?? "")")
+    }
+}
+
+/// `simrun import FILE [TREE]`: the format detected by content.
+struct ImportAuto: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auto",
+        abstract: "Import a file or folder whose format is detected by content: sysfs tree, lspci text (-vvv and/or -tv), hwloc XML, NCCL XML.")
+
+    @Argument(help: "The file or folder; for lspci, optionally a second file with the -tv tree (either order).") var files: [String]
+    @OptionGroup var common: ImportCommonOptions
+
+    func run() throws {
+        try common.run { options throws(DiagnosticError) in try ImportFormat.importAny(paths: files, options: options) }
     }
 }
 
@@ -80,10 +104,10 @@ struct ImportSysfs: ParsableCommand {
 struct ImportLspci: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lspci",
-        abstract: "Import `lspci -vvv` output (with or without -nn, -D); the tree from `lspci -tv` or from the bridges' bus numbers.")
+        abstract: "Import `lspci -vvv` output (with or without -nn, -D, -P/-PP, -k); the tree from `lspci -tv` (a second file or pasted in the same one), the -P/-PP paths, or the bridges' bus numbers.")
 
     @Argument(help: "A file with lspci -vvv output.") var file: String
-    @Option(help: "A file with lspci -tv output for the tree.") var tree: String?
+    @Option(help: "A file with lspci -tv output for the tree (functions only in the tree are imported with what it says).") var tree: String?
     @OptionGroup var common: ImportCommonOptions
 
     func run() throws {

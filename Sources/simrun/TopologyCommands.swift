@@ -52,9 +52,18 @@ struct Show: ParsableCommand {
         switch format {
         case .text:
             print(TopologyTree.text(loaded.topology, loaded.enumeration, acsControl: acs, options: .init(verbose: verbose)), terminator: "")
+            printACSControlSource(loaded.topology)
         case .json:
             print(TopologyTree.json(loaded.topology, loaded.enumeration, acsControl: acs).serialized())
         }
+    }
+}
+
+extension Show {
+    /// Says which ports carry ACS control observed on a running kernel, taken as is (issue #17).
+    func printACSControlSource(_ topology: Topology) {
+        // Firmware values (every shipped file) print as before: the tree shows them after Linux's boot-time enable.
+        if let note = Semantics.observedACSNote(topology, listing: Int.max) { print("\n" + note) }
     }
 }
 

@@ -81,15 +81,51 @@ struct ImportAssemblerTests {
         #expect(r.assumptions.contains { $0.hasPrefix("the machine's bus numbers do not check out") })
     }
 
-    @Test("a device without function 0 gets its lowest function as function 0")
+    @Test("a device without function 0 keeps its functions' numbers; a placeholder function 0 is added with a warning")
     func missingFunctionZero() throws {
         let r = try TopologyAssembler.assemble(importedMachine([
             importedFunction("0000:00:1f.3", classCode: 0x04_03_00),
             importedFunction("0000:00:1f.4", classCode: 0x0C_05_00),
         ]))
-        #expect(r.topology.devices.map(\.functionNumber) == [0, 4])
-        #expect(r.topology.devices[0].parameters.contains { $0.value.contains("function 0 of 0000:00:1f.0 is not in the input") })
+        #expect(r.topology.devices.map(\.functionNumber) == [0, 3, 4])
+        #expect(r.topology.devices.map(\.deviceNumber) == [0x1f, 0x1f, 0x1f])
+        #expect(r.topology.devices[0].id == PCIID(vendor: 0xFFFF, device: 0xFFFF))
+        #expect(r.topology.devices[0].parameters.contains { $0.value.contains("placeholder for function 0") })
+        #expect(r.warnings.contains { $0.message.contains("0000:00:1f.3: function 0 of its device (0000:00:1f.0) is not in the input") })
+        #expect(r.summary.placeholders == [BDF("0000:00:1f.0")!])
+        #expect(r.summary.read == 2 && r.summary.placed == 2 && !r.summary.isLossless)
         #expect(!r.warnings.contains { $0.message.contains("do not check out") })
+    }
+
+    @Test("the summary counts synthesized functions apart from those read, and an importer's per-function assumption is a warning")
+    func summaryCountsSynthesized() throws {
+        var port = importedFunction("0000:00:01.0", classCode: 0x06_04_00, port: .rootPort, secondary: 1, subordinate: 1)
+        port.isSynthetic = true
+        port.assumptions.append("synthesized root port above 0000:01:00.0")
+        var gpu = importedFunction("0000:01:00.0", parent: "0000:00:01.0", classCode: 0x03_02_00, port: .endpoint)
+        gpu.line = 7
+        gpu.assumptions.append("class code taken as a 3D controller")
+        let r = try TopologyAssembler.assemble(importedMachine([port, gpu]))
+        #expect(r.summary.read == 1 && r.summary.placed == 1 && r.summary.synthesized == 1)
+        #expect(r.summary.text.contains("1 function synthesized where the format leaves them out"))
+        #expect(r.warnings.contains { $0.line == 7 && $0.message == "0000:01:00.0: class code taken as a 3D controller" })
+        #expect(r.warnings.contains { $0.message == "0000:00:01.0: synthesized root port above 0000:01:00.0" })
+    }
+
+    @Test("a validation error of the written topology is told in the input's terms: BDF and line of the function")
+    func validationErrorsNameTheInput() throws {
+        var gpu = importedFunction("0000:01:00.0", parent: "0000:00:01.0", classCode: 0x03_02_00, port: .endpoint)
+        gpu.line = 42
+        var state = AssemblyState(machine: importedMachine([
+            importedFunction("0000:00:01.0", classCode: 0x06_04_00, port: .rootPort, secondary: 1, subordinate: 1), gpu,
+        ]), options: ImportOptions())
+        state.build()
+        let name = try #require(state.topology.devices.last?.name)
+        let cause = state.inputCause(Diagnostic(file: "<imported>", line: 9, severity: .error, message: "'\(name)' has a BAR that does not fit"))
+        #expect(cause.line == 42 && cause.file == "test-machine")
+        #expect(cause.message == "0000:01:00.0 (line 42): '\(name)' has a BAR that does not fit")
+        let other = state.inputCause(Diagnostic(file: "<imported>", line: 3, severity: .error, message: "bus ranges overlap"))
+        #expect(other.line == nil && other.message == "bus ranges overlap")
     }
 
     @Test("impossible register values are dropped with a note, never an error")

@@ -18,7 +18,8 @@ struct ImportLspciTests {
         #expect(t.rootComplexes.map(\.hostBridgeID) == [PCIID("8086:09a2")])
         #expect(try device("rp-00-01.0").kind == .rootPort)
         #expect(try device("rp-00-01.0").acs == ACSState(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding],
-                                                      control: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding]))
+                                                      control: [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding],
+                                                      controlSource: .observed))
         #expect(try device("rp-00-01.0").bridge == BridgeConfig(secondaryBus: 1, subordinateBus: 4,
                                                                memoryWindow: AddressRange(start: 0x9000_0000, end: 0x900F_FFFF),
                                                                prefetchableWindow: AddressRange(start: 0x60_0000_0000, end: 0x60_11FF_FFFF)))
@@ -38,7 +39,7 @@ struct ImportLspciTests {
         #expect(nic.maxReadRequest == 4096)
         #expect(nic.endpoint?.dma.tagBits == 10)
         #expect(nic.endpoint?.sriov?.enabledVFs == 1 && nic.endpoint?.sriov?.vfID == PCIID("15b3:101c"))
-        #expect(nic.acs == ACSState(capability: [], control: []))
+        #expect(nic.acs == ACSState(capability: [], control: [], controlSource: .observed))
         #expect(try device("isa0").isPCIe == false)
         #expect(!t.devices.contains { $0.id == PCIID("15b3:101c") })
         #expect(t.iommus.isEmpty)   // IOMMU groups listed, CPU vendor unknown: no unit assumed

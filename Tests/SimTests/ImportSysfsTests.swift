@@ -309,12 +309,12 @@ struct ImportSysfsTests {
 
         func device(_ name: String) throws -> Device { try #require(t.devices.first { $0.name == name }, "no \(name)") }
         #expect(try device("rp-00-01.0").kind == .rootPort)
-        #expect(try device("rp-00-01.0").acs == ACSState(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding], control: []))
+        #expect(try device("rp-00-01.0").acs == ACSState(capability: [.sourceValidation, .translationBlocking, .requestRedirect, .completionRedirect, .upstreamForwarding], control: [], controlSource: .observed))
         #expect(try device("rp-00-01.0").readCompletionBoundary == 128)
         #expect(try device("sw-01-00.0").kind == .switchUpstreamPort)
         #expect(try device("sw-01-00.0").maxPayloadSupported == 2048)
         #expect(try device("dp-02-00.0").kind == .switchDownstreamPort)
-        #expect(try device("dp-02-00.0").acs == ACSState(capability: .all, control: [.requestRedirect, .completionRedirect], egressVector: [1]))
+        #expect(try device("dp-02-00.0").acs == ACSState(capability: .all, control: [.requestRedirect, .completionRedirect], egressVector: [1], controlSource: .observed))
         #expect(try device("dp-02-00.0").bridge == BridgeConfig(secondaryBus: 3, subordinateBus: 3,
                                                                memoryWindow: AddressRange(start: 0x9000_0000, end: 0x900F_FFFF),
                                                                prefetchableWindow: AddressRange(start: 0x60_0000_0000, end: 0x60_0FFF_FFFF)))

@@ -122,6 +122,13 @@ public struct ImportedFunction: Sendable, Hashable {
     public var assumptions: [String]
     /// A name the source gives the function (NCCL's `<net name="mlx5_0">`); used when it is a valid, unused name.
     public var name: String?
+    /// Known only from a tree listing (`lspci -tv`, `-PP` paths): its place and little else.
+    public var isTreeOnly = false
+    /// Added by the assembler as function 0 of a device whose function 0 the input lacks (PCI requires one).
+    public var isPlaceholder = false
+
+    /// Whether facts missing here count as unknown (made-up functions report what made them up instead).
+    public var reportsUnknownFacts: Bool { !isSynthetic && !isPlaceholder }
 
     public init(bdf: BDF, parent: BDF? = nil, line: Int? = nil) {
         self.bdf = bdf
@@ -206,9 +213,23 @@ public struct ImportedMachine: Sendable, Hashable {
     public var hasIOMMUGroups: Bool
     /// Warnings found while reading (unreadable lines, files).
     public var diagnostics: [Diagnostic]
+    /// Functions the source lists that the reader could not keep (counted as read and dropped in the summary).
+    public var leftOut: [LeftOut] = []
 
-    /// The assumption every importer of live ACS control registers records.
-    public static let liveACSControl = "ACS control is the live register (after the kernel's boot-time changes), written as the firmware value; Linux's enable re-applied to it gives the same result for SV RR CR UF"
+    /// A function read but not kept, with why and where.
+    public struct LeftOut: Sendable, Hashable {
+        public var bdf: BDF
+        public var reason: String
+        public var line: Int?
+        public init(bdf: BDF, reason: String, line: Int?) {
+            self.bdf = bdf
+            self.reason = reason
+            self.line = line
+        }
+    }
+
+    /// The note every importer of live ACS control registers records (issue #17: observed vs firmware ACS).
+    public static let liveACSControl = "ACS control is the register as read on the running kernel, written as observed (the acs-ctrl-source attribute): the simulator takes it as is and does not re-apply Linux's boot-time enable or the disable_acs_redir=/config_acs= parameters to it (firmware changes after boot, such as AMD Milan clearing SrcValid, are kept)"
 
     public init(format: String, origin: String) {
         self.format = format

@@ -17,11 +17,26 @@ public enum LspciImporter {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Parses the text into facts; throws when no device header is found.
+    /// Parses the text into facts; throws when no device header is found. An `lspci -tv` tree may come as a file
+    /// of its own or pasted in the same text (its lines are taken out of the `-vvv` part, keeping line numbers).
     public static func machine(text: String, file: String, tree: String? = nil, treeFile: String? = nil) throws(DiagnosticError) -> ImportedMachine {
+        var vvvText = text
+        var treeText = tree
+        var treeName = treeFile ?? "<tree>"
+        if tree == nil, let (rest, inline) = splitInlineTree(text) {
+            vvvText = rest
+            treeText = inline
+            treeName = file
+        }
         var parser = LspciParser(file: file)
-        parser.parse(text)
-        guard !parser.devices.isEmpty else {
+        parser.parse(vvvText)
+        var treeParser: LspciTreeParser?
+        if let treeText {
+            var t = LspciTreeParser(file: treeName)
+            t.parse(treeText)
+            treeParser = t
+        }
+        guard !parser.devices.isEmpty || treeParser.map({ !$0.parents.isEmpty }) == true else {
             var bag = DiagnosticBag(file: file)
             bag.append(contentsOf: parser.bag.diagnostics)
             bag.error(nil, "no lspci device found (expected lines like '0000:00:01.0 PCI bridge [0604]: ...' from lspci -vvv)")
@@ -35,20 +50,42 @@ public enum LspciImporter {
                      "drivers: Kernel driver in use:; NUMA node:, IOMMU group: lines"]
         var functions = parser.devices
         var treeParents: [BDF: BDF?]?
-        if let tree {
-            var t = LspciTreeParser(file: treeFile ?? "<tree>")
-            t.parse(tree)
+        if let t = treeParser {
             parser.bag.append(contentsOf: t.bag.diagnostics)
             if t.parents.isEmpty {
-                parser.bag.warning(nil, "\(treeFile ?? "tree"): no lspci -tv tree found; the tree comes from the bridges' Bus: lines")
+                parser.bag.warning(nil, "\(treeName): no lspci -tv tree found; the tree comes from the bridges' Bus: lines")
             } else {
                 treeParents = t.parents
-                m.sources.append("tree: lspci -tv (\(treeFile ?? "tree"))")
+                m.sources.append("tree: lspci -tv (\(treeName == file ? "pasted with the -vvv text" : treeName))")
+                addTreeOnlyFunctions(t, to: &functions, bag: &parser.bag, file: treeName == file ? nil : treeName)
             }
         }
+        if treeParents == nil, !parser.pathParents.isEmpty {
+            // lspci -PP: every header names the bridges above it; a header without a path sits on a root bus.
+            var paths = parser.pathParents
+            for b in parser.plainHeaders where paths[b] == nil { paths[b] = .some(nil) }
+            // Bridges a path names but the text does not list (lspci -s filtered them out) are placed from the paths.
+            let listed = Set(functions.map(\.bdf))
+            var pathOnly: [BDF] = []
+            for (b, info) in parser.pathBridges.sorted(by: { $0.key < $1.key }) where !listed.contains(b) {
+                var f = ImportedFunction(bdf: b, line: info.line)
+                f.isTreeOnly = true
+                f.secondaryBus = info.secondary
+                f.classCode = 0x060400
+                f.assumptions.append("seen only in lspci -PP path prefixes: a bridge, its place and secondary bus from the paths, nothing else known")
+                functions.append(f)
+                paths[b] = .some(info.parent)
+                pathOnly.append(b)
+            }
+            if let first = pathOnly.first {
+                parser.bag.warning(parser.pathBridges[first]?.line, "\(pathOnly.count) bridge\(pathOnly.count == 1 ? "" : "s") only in -PP path prefixes (\(pathOnly.prefix(6).map(\.description).joined(separator: ", "))\(pathOnly.count > 6 ? ", ..." : "")): imported from the paths; class details, link, BARs and ACS unknown")
+            }
+            treeParents = paths
+            m.sources.append("tree: the lspci -PP path prefixes of the device headers")
+        }
         if treeParents == nil { m.sources.append("tree: the bridges' Bus: primary/secondary/subordinate lines") }
-        markVirtualFunctions(&functions)
-        if functions.contains(where: { $0.acs.map { !$0.control.isEmpty } == true }) {
+        markVirtualFunctions(&functions, bag: &parser.bag)
+        if functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
         }
         assignParents(&functions, tree: treeParents, bag: &parser.bag)
@@ -57,13 +94,60 @@ public enum LspciImporter {
         }
         if functions.contains(where: { $0.iommuGroup != nil }) { m.hasIOMMUGroups = true }
         m.functions = functions
+        m.leftOut = parser.leftOut.map { ImportedMachine.LeftOut(bdf: $0.0, reason: $0.1, line: $0.2) }
         m.diagnostics = parser.bag.diagnostics
         return m
     }
 
+    /// Takes the lines of an `lspci -tv` tree out of a pasted text; nil when it has none. Both parts keep every
+    /// line (blanked where it belongs to the other), so line numbers stay those of the file.
+    static func splitInlineTree(_ text: String) -> (vvv: String, tree: String)? {
+        let rows = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        var isTree = rows.map { LspciTreeParser.isTreeLine($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        // Only a block that starts at a root (`-[0000:00]-` or `+-[0000:20]-`) is a tree; `+-` lines elsewhere are not.
+        var inTree = false
+        for k in rows.indices {
+            if !isTree[k] { inTree = false; continue }
+            let t = LspciParser.unquote(rows[k]).drop { $0 == " " || $0 == "|" || $0 == "\t" }.drop { $0 == "+" || $0 == "-" || $0 == "\\" }
+            if t.hasPrefix("[") { inTree = true }
+            isTree[k] = inTree
+        }
+        guard isTree.contains(true) else { return nil }
+        let vvv = rows.indices.map { isTree[$0] ? "" : String(rows[$0]) }.joined(separator: "\n")
+        let tree = rows.indices.map { isTree[$0] ? String(rows[$0]) : "" }.joined(separator: "\n")
+        return (vvv, tree)
+    }
+
+    /// Functions the tree shows that the `-vvv` text does not list: imported with what the tree says (place, a
+    /// bridge's bus range, the ID `-tvnn` prints); everything else about them is unknown and reported so.
+    static func addTreeOnlyFunctions(_ tree: LspciTreeParser, to functions: inout [ImportedFunction], bag: inout DiagnosticBag, file: String?) {
+        let listed = Set(functions.map(\.bdf))
+        let only = tree.entries.keys.filter { !listed.contains($0) }.sorted()
+        guard !only.isEmpty else { return }
+        for bdf in only {
+            let e = tree.entries[bdf]!
+            var f = ImportedFunction(bdf: bdf, line: e.line)
+            f.isTreeOnly = true
+            f.id = LspciParser.lastID(in: Substring(e.label))
+            if let sec = e.secondary {
+                f.secondaryBus = sec
+                f.subordinateBus = e.subordinate ?? sec
+                f.classCode = 0x060400          // drawn with a bus range: a PCI-to-PCI bridge
+            }
+            f.assumptions.append("seen only in the lspci -tv tree\(file.map { " (\($0))" } ?? ""): its place\(e.secondary != nil ? ", bus range" : "")\(f.id != nil ? ", ID" : "") from the tree, nothing else known")
+            functions.append(f)
+        }
+        let shown = only.prefix(6).map(\.description).joined(separator: ", ") + (only.count > 6 ? ", ..." : "")
+        let where_ = file.map { "\($0):\(tree.entries[only[0]]!.line)" }
+        bag.warning(file == nil ? tree.entries[only[0]]!.line : nil,
+                    "\(only.count) function\(only.count == 1 ? "" : "s") only in the lspci -tv tree\(where_.map { " (first at \($0))" } ?? "") (\(shown)): imported with what the tree says; class, link, BARs and ACS unknown")
+    }
+
     /// lspci lists enabled VFs as functions of their own; they follow from the PF's SR-IOV capability
     /// (routing ID = PF + First VF Offset + VF Stride x i), which also gives their BAR sizes lspci leaves out.
-    static func markVirtualFunctions(_ functions: inout [ImportedFunction]) {
+    /// A function that has an SR-IOV capability itself, or whose device ID is not the VF Device ID, is another
+    /// PF, never a VF (a missing VF offset line would otherwise make the second PF the first VF).
+    static func markVirtualFunctions(_ functions: inout [ImportedFunction], bag: inout DiagnosticBag) {
         for pf in functions.indices {
             guard let s = functions[pf].sriov, s.enabledVFs > 0 else { continue }
             let base = Int(functions[pf].bdf.requesterID)
@@ -72,6 +156,11 @@ public enum LspciImporter {
                 guard rid <= 0xFFFF else { break }
                 let bdf = BDF(segment: functions[pf].bdf.segment, requesterID: UInt16(rid))
                 guard let vf = functions.firstIndex(where: { $0.bdf == bdf }) else { continue }
+                let candidate = functions[vf]
+                if candidate.sriov != nil || (s.vfDevice != nil && candidate.id != nil && candidate.id?.device != s.vfDevice) {
+                    bag.warning(candidate.line, "\(bdf) sits where \(functions[pf].bdf)'s VF \(i) would be, but \(candidate.sriov != nil ? "has an SR-IOV capability of its own" : "its device ID is not the VF Device ID"): kept as a physical function")
+                    continue
+                }
                 functions[vf].isVirtualFunction = true
                 if i == 0 {
                     for k in functions[pf].sriov!.bars.indices where functions[pf].sriov!.bars[k].size == 0 {
@@ -85,11 +174,11 @@ public enum LspciImporter {
 
     /// Parents from the -tv tree, else from the bridges' secondary bus numbers.
     static func assignParents(_ functions: inout [ImportedFunction], tree: [BDF: BDF?]?, bag: inout DiagnosticBag) {
-        let known = Set(functions.map(\.bdf))
         if let tree {
             for i in functions.indices {
                 if let p = tree[functions[i].bdf] {
-                    functions[i].parent = p.flatMap { known.contains($0) ? $0 : nil }
+                    // A parent the input does not list stays named: the assembler reports the function as left out.
+                    functions[i].parent = p
                 } else {
                     bag.warning(functions[i].line, "\(functions[i].bdf) is not in the lspci -tv tree; its place comes from the Bus: lines")
                     functions[i].parent = parentByBus(functions[i], functions)
@@ -106,6 +195,11 @@ public enum LspciImporter {
             }), !reported.contains(UInt16(f.bdf.bus)) {
                 reported.insert(UInt16(f.bdf.bus))
                 bag.warning(f.line, "bus \(hex(f.bdf.bus, 2)) lies below \(range.bdf) but no bridge in the input has it as its secondary bus (a bridge is missing or unreadable); taken as a root bus")
+            }
+            if f.parent == nil, f.bdf.bus != 0, !reported.contains(UInt16(f.bdf.bus)) {
+                // Root buses other than 00 exist (AMD EPYC, multi-socket), but so do pastes that leave the bridge out.
+                reported.insert(UInt16(f.bdf.bus))
+                bag.warning(f.line, "no bridge in the input leads to bus \(hex(f.bdf.bus, 2)): taken as a root bus of its own (give the lspci -tv tree if a bridge leads there)")
             }
         }
     }
@@ -126,6 +220,15 @@ struct LspciParser {
     var bag: DiagnosticBag
     var devices: [ImportedFunction] = []
     var accessDenied = 0
+    /// `lspci -PP` path prefixes: the bridge directly above each function that had one (nil: root bus);
+    /// empty when no header carried a path.
+    var pathParents: [BDF: BDF?] = [:]
+    /// Headers without a path in a file where others have one (root-bus functions under -PP).
+    var plainHeaders: [BDF] = []
+    /// Bridges named in -PP paths: the bridge above each, its secondary bus, the first line naming it.
+    var pathBridges: [BDF: (parent: BDF?, secondary: UInt8, line: Int)] = [:]
+    /// Functions the parser read but could not keep, with the reason and line (counted as dropped).
+    var leftOut: [(BDF, String, Int)] = []
 
     init(file: String) { bag = DiagnosticBag(file: file) }
 
@@ -134,16 +237,65 @@ struct LspciParser {
 
     /// A device header: `[DDDD:]BB:DD.F <class>: <names> [vvvv:dddd] (rev xx)`.
     static func headerBDF(_ line: Substring) -> (BDF, Substring)? {
-        let t = line.drop { $0 == " " || $0 == "\t" }
+        guard let h = headerWithPath(line), let bdf = h.path.last?.bdf else { return nil }
+        return (bdf, h.rest)
+    }
+
+    /// One component of a header's address: `-PP` prints `BB:DD.F` after the first, `-P` only `DD.F` (the bus is
+    /// then the secondary bus of the bridge before it).
+    struct PathComponent {
+        var bdf: BDF?
+        var device: UInt8
+        var function: UInt8
+    }
+
+    /// A device header, with `lspci -P`/`-PP`'s path prefix when there is one: `00:01.0/01:00.0/02:00.0 <class>: ...`
+    /// names every bridge from the root bus down (pciutils' lspci.c `show_slot_path`: `-PP` prints `/%02x:%02x.%d`,
+    /// `-P` `/%02x.%d`). Later components take the first one's domain.
+    static func headerWithPath(_ line: Substring) -> (path: [PathComponent], rest: Substring)? {
+        let t = unquote(line).drop { $0 == " " || $0 == "\t" }
         guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
-        let address = t[..<space]
-        let parts = address.split(separator: ":")
-        guard parts.count == 2 || parts.count == 3, parts[parts.count - 2].count == 2, parts.last!.count == 4,
-              parts.count == 2 || (parts[0].count >= 4 && parts[0].allSatisfy(\.isHexDigit)),
-              let bdf = BDF(address) else { return nil }
+        let components = t[..<space].split(separator: "/", omittingEmptySubsequences: false)
+        var chain: [PathComponent] = []
+        for (k, address) in components.enumerated() {
+            let parts = address.split(separator: ":")
+            if k > 0, parts.count == 1, address.count == 4 {
+                let df = address.split(separator: ".")
+                guard df.count == 2, df[0].count == 2, let d = UInt8(df[0], radix: 16), let f = UInt8(df[1]), d < 32, f < 8 else { return nil }
+                chain.append(PathComponent(bdf: nil, device: d, function: f))
+                continue
+            }
+            guard parts.count == 2 || parts.count == 3, parts[parts.count - 2].count == 2, parts.last!.count == 4,
+                  parts.count == 2 || (k == 0 && parts[0].count >= 4 && parts[0].allSatisfy(\.isHexDigit)),
+                  var bdf = BDF(address) else { return nil }
+            if k > 0, let first = chain[0].bdf { bdf.segment = first.segment }
+            chain.append(PathComponent(bdf: bdf, device: bdf.device, function: bdf.function))
+        }
         let rest = t[space...].trimmingSpaces
-        guard rest.contains(":") else { return nil }
-        return (bdf, rest)
+        guard chain.first?.bdf != nil, rest.contains(":") else { return nil }
+        return (chain, rest)
+    }
+
+    /// Fills in the buses `-P` leaves out from the bridges already read; nil when a bridge's secondary bus is unknown.
+    func resolve(_ path: [PathComponent]) -> [BDF]? {
+        var out: [BDF] = []
+        for c in path {
+            if let b = c.bdf { out.append(b); continue }
+            guard let above = out.last, let bus = devices.last(where: { $0.bdf == above })?.secondaryBus else { return nil }
+            out.append(BDF(segment: above.segment, bus: bus, device: c.device, function: c.function))
+        }
+        return out
+    }
+
+    /// A line without the `> ` markers a mail or forum reply puts before quoted text (lspci never starts a line
+    /// with `>`).
+    static func unquote(_ row: Substring) -> Substring {
+        var r = row
+        while r.hasPrefix(">") {
+            r = r.dropFirst()
+            if r.hasPrefix(" ") { r = r.dropFirst() }
+        }
+        return r
     }
 
     static func key(of text: Substring) -> String? {
@@ -165,17 +317,36 @@ struct LspciParser {
             lines = []
         }
         var previousLength = 0
+        var ignoring = false
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = n + 1
-            var row = raw
+            var row = LspciParser.unquote(raw)
             if row.hasSuffix("\r") { row = row.dropLast() }
             defer { previousLength = row.replacingOccurrences(of: "\t", with: "        ").count }
             if row.trimmingSpaces.isEmpty { continue }
-            if let (bdf, rest) = Self.headerBDF(row) {
+            if let (components, rest) = Self.headerWithPath(row) {
                 flush(&self)
+                guard let chain = resolve(components), let bdf = chain.last else {
+                    bag.warning(lineNumber, "cannot tell the bus of '\(row.trimmingSpaces.prefix { $0 != " " })' (lspci -P path without the bridge's Bus: line; use -PP): device and its lines ignored")
+                    current = nil
+                    ignoring = true
+                    continue
+                }
+                ignoring = false
                 current = (bdf, rest, lineNumber)
+                let path = chain.count > 1 ? Array(chain.dropLast()) : nil
+                if let path {
+                    pathParents[bdf] = .some(path.last)
+                    let chain = path + [bdf]
+                    for k in path.indices where pathBridges[path[k]] == nil {
+                        pathBridges[path[k]] = (k == 0 ? nil : path[k - 1], chain[k + 1].bus, lineNumber)
+                    }
+                } else {
+                    plainHeaders.append(bdf)
+                }
                 continue
             }
+            if ignoring { continue }
             guard current != nil else {
                 stray += 1
                 if firstStray == nil { firstStray = lineNumber }
@@ -194,7 +365,10 @@ struct LspciParser {
                 // A line without a key continues lspci's multi-line value. An unindented one after a line as wide
                 // as a terminal is the rest of a wrapped line and joins without a space; after a shorter line
                 // the paste lost its indentation, and it joins with one.
-                let wrapped = !indented && previousLength >= LspciParser.wrapColumn
+                // A wrap right after a complete flag (`CmpltRedir+`) or a comma still needs the space back.
+                let previous = lines[lines.count - 1].value
+                let tokenEnded = previous.last.map { "+-,;)]".contains($0) } ?? true
+                let wrapped = !indented && previousLength >= LspciParser.wrapColumn && !tokenEnded
                 lines[lines.count - 1].value += (wrapped ? "" : " ") + body
             } else if !indented, var c = current {
                 c.header += body
@@ -279,10 +453,10 @@ struct LspciParser {
             case "Status" where context == "":
                 statusCap = Self.flag("Cap", in: v)
             case "ACSCap" where context == "acs":
-                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                if f.acs == nil { f.acs = ACSState(capability: [], control: [], controlSource: .observed) }
                 f.acs?.capability = Self.acsFlags(v)
             case "ACSCtl" where context == "acs":
-                if f.acs == nil { f.acs = ACSState(capability: [], control: []) }
+                if f.acs == nil { f.acs = ACSState(capability: [], control: [], controlSource: .observed) }
                 f.acs?.control = Self.acsFlags(v)
             case "Initial VFs" where context == "sriov":
                 let total = Self.number(after: "Total VFs:", in: v) ?? 0
@@ -303,6 +477,7 @@ struct LspciParser {
         if let (reason, line) = unreadable {
             if f.id?.vendor == 0xFFFF || f.id == nil {
                 bag.warning(line, "\(bdf): lspci could not read its configuration space (\(reason)) and the header has no IDs: left out")
+                leftOut.append((bdf, "configuration space unreadable (\(reason)) and no IDs in the header", line))
                 return
             }
             bag.warning(line, "\(bdf): lspci could not read its configuration space (\(reason)); only the header line is used")
@@ -315,6 +490,12 @@ struct LspciParser {
                 if f.supportsATS == nil { f.supportsATS = false }
                 if f.supportsPASID == nil { f.supportsPASID = false }
             }
+        } else if f.acs != nil || sawExtended {
+            // Extended capabilities (ACS among them) exist only in PCIe configuration space: the Express line is
+            // missing from the paste, not from the function. Port type, link, MPS stay unknown; ACS is kept.
+            f.isPCIe = true
+            f.acsKnown = true
+            bag.warning(headerLine, "\(bdf): extended capabilities\(f.acs != nil ? " (ACS)" : "") but no 'Capabilities: ... Express' line: taken as PCIe with an unknown port type")
         } else if sawCapabilities || statusCap == false {
             // A capability list without Express (or none at all): conventional PCI.
             f.isPCIe = false
@@ -445,9 +626,12 @@ struct LspciParser {
         return nil
     }
 
+    /// ACSCap/ACSCtl flags. lspci prints them on one line; a paste may wrap it anywhere, even inside a name, so
+    /// the names are looked for with the white space taken out (no ACS flag name contains another).
     static func acsFlags(_ text: String) -> ACSFlags {
+        let compact = String(text.unicodeScalars.filter { $0 != " " && $0 != "\t" })
         var flags = ACSFlags()
-        for (bit, _, name) in ACSFlags.named where flag(name, in: text) == true { flags.insert(bit) }
+        for (bit, _, name) in ACSFlags.named where compact.contains(name + "+") { flags.insert(bit) }
         return flags
     }
 
@@ -508,6 +692,16 @@ struct LspciTreeParser {
     var bag: DiagnosticBag
     /// Parent bridge of each function (nil: on a root bus).
     var parents: [BDF: BDF?] = [:]
+    /// What the tree says about each function: its line, the bus range of a bridge, the name text.
+    var entries: [BDF: Entry] = [:]
+
+    struct Entry {
+        var line: Int
+        var secondary: UInt8?
+        var subordinate: UInt8?
+        /// The name `lspci -tv` prints after the entry (empty for bridges and for `-t`).
+        var label: String
+    }
 
     init(file: String) { bag = DiagnosticBag(file: file) }
 
@@ -532,10 +726,21 @@ struct LspciTreeParser {
         }
     }
 
+    /// A line of an `lspci -t` tree: branch characters then `[DDDD:BB]` or an entry (`+-01.0-[01]--`, `\-1f.3  ...`).
+    static func isTreeLine(_ row: Substring) -> Bool {
+        let t = LspciParser.unquote(row).drop { $0 == " " || $0 == "|" || $0 == "\t" }
+        guard t.hasPrefix("+-") || t.hasPrefix("\\-") || t.hasPrefix("-[") || t.hasPrefix("-+-[") else { return false }
+        let body = t.drop { " |+-\\`".contains($0) }
+        if body.hasPrefix("[") { return body.dropFirst().prefix(7).contains(":") }
+        let c = Array(body.prefix(4))
+        return c.count == 4 && c[0].isHexDigit && c[1].isHexDigit && c[2] == "." && c[3].isNumber
+    }
+
     mutating func parse(_ text: String) {
         var childColumn: [Int: Node] = [:]
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let chars = Array(raw.hasSuffix("\r") ? raw.dropLast() : raw)
+            let unquoted = LspciParser.unquote(raw)
+            let chars = Array(unquoted.hasSuffix("\r") ? unquoted.dropLast() : unquoted)
             var i = 0
             var pending: Node?       // a bridge or root whose first child follows on this line
             var lastEntry: BDF?
@@ -552,6 +757,9 @@ struct LspciTreeParser {
                         }
                     } else if let entry = lastEntry, let secondary = UInt8(content.split(separator: "-").first ?? "", radix: 16) {
                         pending = .bridge(entry, secondary: secondary)
+                        let range = content.split(separator: "-")
+                        entries[entry]?.secondary = secondary
+                        entries[entry]?.subordinate = range.count > 1 ? UInt8(range[1], radix: 16) : secondary
                     }
                     lastEntry = nil
                     i = close + 1
@@ -578,7 +786,12 @@ struct LspciTreeParser {
                     lastEntry = bdf
                     i += 4
                     // A bridge continues with -[bus]; anything else is the device's name.
-                    if i + 1 < chars.count, chars[i] == "-", chars[i + 1] == "[" { i += 1; continue }
+                    if i + 1 < chars.count, chars[i] == "-", chars[i + 1] == "[" {
+                        entries[bdf] = Entry(line: n + 1, label: "")
+                        i += 1
+                        continue
+                    }
+                    entries[bdf] = Entry(line: n + 1, label: String(String(chars[i...]).trimmingSpaces))
                     break
                 }
                 break

@@ -64,10 +64,26 @@ public enum SysfsImporter {
         m.kernel = kernel(commandLine: s.kernelCommandLine, release: s.kernelRelease, assumptions: &m.assumptions)
         m.hostBridges = s.hostBridges.map { ImportedHostBridge(segment: $0.segment, bus: $0.bus) }
         m.functions = s.functions.map(function)
-        if m.functions.contains(where: { $0.acs.map { !$0.control.isEmpty } == true }) {
+        if m.functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
+            if let note = observedBootParameterNote(m.kernel) {
+                m.assumptions.append(note)
+                m.diagnostics.append(Diagnostic(file: m.origin, line: nil, severity: .warning, message: note))
+            }
         }
         return m
+    }
+
+    /// The ACS parameters on a live machine's command line already acted at boot: their effect is in the observed
+    /// control, and the simulator does not apply them again (issue #17).
+    static func observedBootParameterNote(_ kernel: KernelConfiguration?) -> String? {
+        guard let k = kernel else { return nil }
+        let p = KernelParameters.parse(k)
+        var names: [String] = []
+        if p.disableACSRedirect != nil { names.append("pci=disable_acs_redir=") }
+        if p.configACS != nil { names.append("pci=config_acs=") }
+        guard !names.isEmpty else { return nil }
+        return "the kernel command line sets \(names.joined(separator: " and ")): its effect is already in the ACS control read from the running machine, so the simulator does not apply it again to those ports (the parameter stays in <kernel> for what else it does)"
     }
 
     /// The kernel parameters that matter to PCI and IOMMU behaviour; the rest of the command line stays out.
@@ -114,7 +130,10 @@ public enum SysfsImporter {
             g.tagBits = cap.tagBits
         }
         switch f.acs {
-        case .present(let acs): g.acs = acs; g.acsKnown = true
+        case .present(var acs):
+            acs.controlSource = .observed       // read from a running kernel's config space
+            g.acs = acs
+            g.acsKnown = true
         case .absent: g.acsKnown = true
         case .unreadable: g.acsKnown = false
         }

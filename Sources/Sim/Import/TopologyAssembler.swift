@@ -39,6 +39,8 @@ public struct ImportResult: Sendable {
     public var warnings: [Diagnostic]
     /// PCI functions the source listed (virtual functions included).
     public var functionsRead: Int
+    /// What came through and what did not.
+    public var summary = ImportSummary()
 }
 
 /// Fact keys written in `import.unknown` parameters, with the default the topology then carries.
@@ -107,8 +109,12 @@ struct AssemblyState {
     var dropped: [(BDF, String, Int?)] = []
     /// Root complexes whose addresses were left to enumeration because some BARs had none.
     var addressesDropped: [String] = []
-    /// Functions written as function 0 because the input lacks their device's function 0.
-    var renumbered = Set<BDF>()
+    /// Function-0 placeholders added because the input lacks them (PCI requires function 0).
+    var placeholders: [BDF] = []
+    /// Functions dropped as listed twice.
+    var duplicates: [(BDF, Int?)] = []
+    /// Per-device notes that changed or guessed a fact, already reported as warnings (for the summary).
+    var changedFunctions = Set<BDF>()
 
     struct RootKey: Hashable, Comparable {
         var segment: UInt16
@@ -167,6 +173,7 @@ struct AssemblyState {
             }
             if functions[f.bdf] != nil {
                 bag.warning(f.line, "function \(f.bdf) is listed twice; the first listing is used")
+                duplicates.append((f.bdf, f.line))
                 continue
             }
             functions[f.bdf] = f
@@ -180,9 +187,8 @@ struct AssemblyState {
             let device = BDF(segment: bdf.segment, bus: bdf.bus, device: bdf.device, function: 0)
             if lowest[device].map({ bdf < $0 }) ?? true { lowest[device] = bdf }
         }
-        for (device, first) in lowest where first != device {
-            functions[first]?.assumptions.append("function 0 of \(device) is not in the input: this function is modeled as function 0")
-            renumbered.insert(first)
+        for (device, first) in lowest.sorted(by: { $0.key < $1.key }) where first != device {
+            addPlaceholder(device, beside: first)
         }
         for bdf in functions.keys.sorted() {
             let f = functions[bdf]!
@@ -196,6 +202,29 @@ struct AssemblyState {
                 rootBus[RootKey(segment: bdf.segment, bus: bdf.bus), default: []].append(bdf)
             }
         }
+    }
+
+    /// PCI finds a device by its function 0, so a pasted subset without it (a root port 00:03.1 without the dummy
+    /// host bridge 00:03.0, a second PF without the first) gets a placeholder there; the listed functions keep
+    /// their numbers. The placeholder is a generic endpoint (conventional when its sibling is), nothing more.
+    mutating func addPlaceholder(_ device: BDF, beside first: BDF) {
+        guard let sibling = functions[first] else { return }
+        var p = ImportedFunction(bdf: device, parent: sibling.parent, line: sibling.line)
+        p.isPlaceholder = true
+        p.isPCIe = sibling.isPCIe
+        p.acsKnown = true
+        p.barsKnown = true
+        p.assumptions.append("not in the input: a placeholder for function 0, which PCI requires for \(first) to be found; its real ID, class and capabilities are unknown")
+        functions[device] = p
+        placeholders.append(device)
+        bag.warning(sibling.line, "\(first): function 0 of its device (\(device)) is not in the input; a placeholder function 0 (ID ffff:ffff, generic endpoint) is added so \(first) keeps its number")
+    }
+
+    /// Every note that guessed, changed or dropped a fact of a function is a warning at the function's line.
+    mutating func reportChanges(_ f: ImportedFunction, _ notes: [String]) {
+        guard !notes.isEmpty else { return }
+        changedFunctions.insert(f.bdf)
+        for n in notes { bag.warning(f.line, "\(f.bdf): \(n)") }
     }
 
     func subtreeSize(_ bdf: BDF) -> Int {
@@ -277,16 +306,18 @@ struct AssemblyState {
     /// Appends one device and, depth-first, what sits below it in the shapes the topology format allows.
     mutating func emit(_ bdf: BDF, kind: DeviceKind, parent: Int?, rc r: Int, context: Context, notes extraNotes: [String] = []) {
         guard let f = functions[bdf] else { return }
-        var notes = f.assumptions + extraNotes
+        var notes = extraNotes
+        /// Facts written as read that the format says in another way (a trained link): notes, not losses.
+        var kept: [String] = []
         var unknownHere: [ImportedFact] = []
         let conventional = context == .belowPCIBridge || (context == .rootBus && kind == .endpoint && f.isPCIe == false)
         var d = Device(name: name(for: f, kind: kind), kind: kind, parent: parent, rootComplex: r,
                        id: f.id ?? PCIID(vendor: 0xFFFF, device: 0xFFFF))
-        if f.id == nil, !f.isSynthetic { unknownHere.append(.id) }
+        if f.id == nil, f.reportsUnknownFacts { unknownHere.append(.id) }
         d.subsystemID = f.subsystemID
         if !f.isSynthetic {
             d.deviceNumber = f.bdf.device
-            d.functionNumber = renumbered.contains(f.bdf) ? 0 : f.bdf.function
+            d.functionNumber = f.bdf.function
         }
         d.isPCIe = !conventional
         if kind == .endpoint {
@@ -308,7 +339,7 @@ struct AssemblyState {
             }
         }
         if kind == .switchUpstreamPort { d.switchInfo = SwitchInfo() }
-        if f.portType == nil, !conventional, f.isSynthetic == false, kind != .endpoint || context != .rootBus {
+        if f.portType == nil, !conventional, f.reportsUnknownFacts, kind != .endpoint || context != .rootBus {
             unknownHere.append(.portType)
         }
 
@@ -329,7 +360,7 @@ struct AssemblyState {
                 if g < best.generation {
                     if options.trainedLink == .current {
                         d.trainedGeneration = g
-                        notes.append("link speed \(g.speedText) when imported (LnkSta) is below the \(best.generation.speedText) both ends support; idle GPUs slow their links: import with --trained-link capability to model the capability")
+                        kept.append("link speed \(g.speedText) when imported (LnkSta) is below the \(best.generation.speedText) both ends support; idle GPUs slow their links: import with --trained-link capability to model the capability")
                     }
                 } else if g > best.generation {
                     notes.append("LnkSta speed \(g.speedText) is above LnkCap (\(best.generation.speedText)); LnkCap used")
@@ -339,7 +370,7 @@ struct AssemblyState {
                 if w < best.width {
                     if options.trainedLink == .current {
                         d.trainedWidth = w
-                        notes.append("link trained to x\(w) (LnkSta), narrower than the x\(best.width) both ends support")
+                        kept.append("link trained to x\(w) (LnkSta), narrower than the x\(best.width) both ends support")
                     }
                 } else if w > best.width {
                     notes.append("LnkSta width x\(w) is above LnkCap (x\(best.width)); LnkCap used")
@@ -347,8 +378,8 @@ struct AssemblyState {
             }
         }
         if !conventional {
-            if let m = f.maxPayloadSupported, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxPayloadSupported = m } else if !f.isSynthetic { unknownHere.append(.mps) }
-            if let m = f.maxReadRequest, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxReadRequest = m } else if !f.isSynthetic { unknownHere.append(.mrrs) }
+            if let m = f.maxPayloadSupported, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxPayloadSupported = m } else if f.reportsUnknownFacts { unknownHere.append(.mps) }
+            if let m = f.maxReadRequest, [128, 256, 512, 1024, 2048, 4096].contains(m) { d.maxReadRequest = m } else if f.reportsUnknownFacts { unknownHere.append(.mrrs) }
             if let rcb = f.readCompletionBoundary, rcb == 64 || rcb == 128 { d.readCompletionBoundary = rcb }
             if let mps = f.maxPayload {
                 d.parameters.append(Parameter(name: "import.mps-programmed", value: String(mps)))
@@ -364,13 +395,13 @@ struct AssemblyState {
                 if !acs.capability.contains(.egressControl) { acs.egressVector = [] }
                 acs.egressVector = acs.egressVector.filter { $0 < 256 }
                 d.acs = acs
-            } else if !f.acsKnown, !f.isSynthetic {
+            } else if !f.acsKnown, f.reportsUnknownFacts {
                 unknownHere.append(.acs)
             }
         }
 
         // BARs, windows, bus numbers.
-        if !f.barsKnown, !f.isSynthetic { unknownHere.append(.bars) }
+        if !f.barsKnown, f.reportsUnknownFacts { unknownHere.append(.bars) }
         d.bars = bars(f.bars, isBridge: kind.isBridge, function: f, notes: &notes)
         if kind.isBridge {
             d.bridge = BridgeConfig(secondaryBus: f.secondaryBus, subordinateBus: f.subordinateBus,
@@ -382,6 +413,7 @@ struct AssemblyState {
                 d.endpoint?.p2pmem = regions
             }
             if let s = f.sriov, s.totalVFs > 0 {
+                currentBDF = f.bdf
                 let sriov = sriov(s, pf: d, notes: &notes)
                 d.endpoint?.sriov = sriov
             }
@@ -390,7 +422,10 @@ struct AssemblyState {
         // Parameters: what the source said that the model has no field for, then assumptions.
         if let driver = f.driver, !driver.isEmpty { d.parameters.append(Parameter(name: "import.driver", value: driver)) }
         if let g = f.iommuGroup { d.parameters.append(Parameter(name: "import.iommu-group", value: String(g))) }
-        for n in notes { d.parameters.append(Parameter(name: "import.assumption", value: n)) }
+        // What the importer assumed for this function is a guess too; tree-only functions and placeholders were
+        // already reported in one warning each.
+        reportChanges(f, (f.isTreeOnly || f.isPlaceholder ? [] : f.assumptions) + notes)
+        for n in f.assumptions + notes + kept { d.parameters.append(Parameter(name: "import.assumption", value: n)) }
         let keys = unknownHere.map(\.rawValue)
         if !keys.isEmpty { d.parameters.append(Parameter(name: "import.unknown", value: keys.joined(separator: " "))) }
         for fact in unknownHere { unknown[fact, default: []].append(f.bdf) }
@@ -524,6 +559,8 @@ struct AssemblyState {
     }
 
     var ioNoted = false
+    /// The function `sriov(_:pf:notes:)` is building for.
+    var currentBDF: BDF?
 
     mutating func p2pmem(_ p: ImportedP2PMem, bars: [BAR], notes: inout [String], unknown: inout [ImportedFact]) -> [P2PMemRegion] {
         // sysfs does not say which BAR the driver registered: take the smallest one that holds it,
@@ -551,7 +588,20 @@ struct AssemblyState {
             used.formUnion(registers)
             vfBars.append(BAR(index: b.index, size: b.size, is64Bit: b.is64Bit, isPrefetchable: b.isPrefetchable))
         }
-        return SRIOV(totalVFs: s.totalVFs, enabledVFs: min(max(s.enabledVFs, 0), s.totalVFs),
+        // Enabled VFs whose routing IDs fall on functions the input lists as physical functions cannot be written
+        // (enumeration would find two functions there): the VFs are left out, and the input's cause named.
+        var enabled = min(max(s.enabledVFs, 0), s.totalVFs)
+        if enabled > 0, let pfBDF = currentBDF {
+            let offset = max(s.offset ?? 1, 1), stride = max(s.stride ?? 1, 1)
+            let clash = (0..<enabled).lazy.map { Int(pfBDF.requesterID) + offset + stride * $0 }
+                .filter { $0 <= 0xFFFF }.map { BDF(segment: pfBDF.segment, requesterID: UInt16($0)) }
+                .first { self.functions[$0] != nil }
+            if let clash {
+                notes.append("its \(enabled) enabled VFs (First VF Offset \(offset)\(s.offset == nil ? ", assumed" : ""), stride \(stride)) would sit on \(clash), which the input lists as a function of its own: VFs left out")
+                enabled = 0
+            }
+        }
+        return SRIOV(totalVFs: s.totalVFs, enabledVFs: enabled,
                      vfID: PCIID(vendor: pf.id.vendor, device: s.vfDevice ?? pf.id.device),
                      firstVFOffset: max(s.offset ?? 1, 1), vfStride: max(s.stride ?? 1, 1), bars: vfBars)
     }
@@ -625,7 +675,10 @@ struct AssemblyState {
                 let shown = bdfs.prefix(3).map(\.description).joined(separator: ", ") + (bdfs.count > 3 ? ", ..." : "")
                 what = "\(bdfs.count) function\(bdfs.count == 1 ? "" : "s") (\(shown))"
             }
-            bag.warning(nil, "\(fact.defaultText) for \(what)")
+            // At the line of the first function concerned (sysfs functions have none).
+            let known = functions
+            let line = unknown[fact]?.lazy.compactMap { known[$0]?.line }.first
+            bag.warning(line, "\(fact.defaultText) for \(what)")
             assumptions.append("\(fact.defaultText) (\(what))")
         }
         if topology.devices.isEmpty && topology.rootComplexes.allSatisfy({ $0.hostBridgeID == nil }) {
@@ -642,9 +695,10 @@ struct AssemblyState {
         for level in 0...3 {
             switch validate(topology) {
             case .success(let enumeration):
+                let warnings = bag.sorted
                 return ImportResult(topology: topology, enumeration: enumeration, format: machine.format, origin: machine.origin,
-                                    sources: machine.sources, assumptions: assumptions, warnings: bag.sorted,
-                                    functionsRead: machine.functions.count)
+                                    sources: machine.sources, assumptions: assumptions, warnings: warnings,
+                                    functionsRead: machine.functions.count, summary: summary(warnings: warnings))
             case .failure(let error):
                 if firstErrors.isEmpty { firstErrors = error.errors }
                 let reason = error.errors.first?.message ?? "it does not enumerate"
@@ -674,9 +728,47 @@ struct AssemblyState {
         }
         var errors = DiagnosticBag(file: machine.origin)
         errors.append(contentsOf: bag.diagnostics)
-        errors.error(nil, "the imported topology does not validate; the first problems were:")
-        errors.append(contentsOf: firstErrors.prefix(10).map { Diagnostic(file: machine.origin, line: nil, severity: .note, message: $0.message) })
+        errors.error(nil, "the imported topology does not validate, so nothing is written; what in the input caused it:")
+        errors.append(contentsOf: firstErrors.prefix(10).map(inputCause))
         throw DiagnosticError(errors.diagnostics)
+    }
+
+    /// What came through: functions read, placed, dropped (each with its reason), and how many facts were
+    /// guessed or changed (issue #17: nothing silently lost).
+    func summary(warnings: [Diagnostic]) -> ImportSummary {
+        var lost: [ImportSummary.Loss] = machine.leftOut.map { .init(bdf: $0.bdf, reason: $0.reason, line: $0.line) }
+        lost += duplicates.map { .init(bdf: $0.0, reason: "listed twice", line: $0.1) }
+        for (bdf, reason, line) in dropped {
+            lost.append(.init(bdf: bdf, reason: reason, line: line))
+            var stack = children[bdf] ?? []
+            while let b = stack.popLast() {
+                lost.append(.init(bdf: b, reason: "below \(bdf), which was left out", line: functions[b]?.line))
+                stack += children[b] ?? []
+            }
+        }
+        // Functions an importer made up (NCCL leaves ports out) are neither read nor placed: counted apart.
+        let synthetic = Set(machine.functions.filter(\.isSynthetic).map(\.bdf))
+        lost.removeAll { synthetic.contains($0.bdf) }
+        let read = machine.functions.count - synthetic.count + machine.leftOut.count
+        let unknownFunctions = Set(unknown.values.joined())
+        return ImportSummary(read: read, placed: read - lost.count, dropped: lost, synthesized: synthetic.count,
+                             treeOnly: machine.functions.filter(\.isTreeOnly).count, placeholders: placeholders,
+                             guessedOrChanged: changedFunctions.union(unknownFunctions).subtracting(placeholders).subtracting(synthetic).count,
+                             warnings: warnings.count)
+    }
+
+    /// A validation error of the written topology, told in the input's terms: the functions whose generated names
+    /// it mentions, with their BDF and line in the input.
+    func inputCause(_ error: Diagnostic) -> Diagnostic {
+        var causes: [(BDF, Int?)] = []
+        for (index, device) in topology.devices.enumerated() where error.message.contains("'\(device.name)'") {
+            if index < functionOf.count, let bdf = functionOf[index] { causes.append((bdf, functions[bdf]?.line)) }
+        }
+        guard let first = causes.first else {
+            return Diagnostic(file: machine.origin, line: nil, severity: .note, message: error.message)
+        }
+        let named = causes.map { "\($0.0)\($0.1.map { " (line \($0))" } ?? "")" }.joined(separator: ", ")
+        return Diagnostic(file: machine.origin, line: first.1, severity: .note, message: "\(named): \(error.message)")
     }
 
     mutating func note(_ text: String) {
@@ -697,6 +789,62 @@ struct AssemblyState {
         if !machine.sources.isEmpty { s += " Sources: " + machine.sources.joined(separator: "; ") + "." }
         if !assumptions.isEmpty { s += " Assumptions: " + assumptions.joined(separator: "; ") + "." }
         return s
+    }
+}
+
+/// How much of the input an import kept: the summary printed at the end of `simrun import`.
+public struct ImportSummary: Sendable, Hashable {
+    /// A function read but not placed in the topology.
+    public struct Loss: Sendable, Hashable {
+        public var bdf: BDF
+        public var reason: String
+        public var line: Int?
+    }
+    /// Functions the input lists (VFs and functions the reader could not keep included).
+    public var read: Int
+    /// Functions in the topology (VFs through their PF's SR-IOV capability, the host bridge as its root complex).
+    public var placed: Int
+    public var dropped: [Loss]
+    /// Functions known only from a tree (`lspci -tv`, `-PP` paths).
+    public var treeOnly: Int
+    /// Function-0 placeholders added (not counted as read or placed).
+    public var placeholders: [BDF]
+    /// Functions an importer synthesized because its format leaves them out (not counted as read or placed).
+    public var synthesized: Int
+    /// Functions with at least one fact guessed, defaulted or changed.
+    public var guessedOrChanged: Int
+    public var warnings: Int
+
+    public init(read: Int = 0, placed: Int = 0, dropped: [Loss] = [], synthesized: Int = 0, treeOnly: Int = 0, placeholders: [BDF] = [],
+                guessedOrChanged: Int = 0, warnings: Int = 0) {
+        self.read = read
+        self.placed = placed
+        self.dropped = dropped
+        self.synthesized = synthesized
+        self.treeOnly = treeOnly
+        self.placeholders = placeholders
+        self.guessedOrChanged = guessedOrChanged
+        self.warnings = warnings
+    }
+
+    /// Nothing dropped, guessed or changed: what `--strict` requires.
+    public var isLossless: Bool { dropped.isEmpty && warnings == 0 }
+
+    /// `33 functions read, 31 placed, 2 dropped: 0000:05:00.0 (line 80: ...), ...; ...`
+    public var text: String {
+        func n(_ k: Int, _ word: String) -> String { "\(k) \(word)\(k == 1 ? "" : "s")" }
+        var s = "\(n(read, "function")) read, \(placed) placed, \(dropped.count) dropped"
+        if !dropped.isEmpty {
+            s += ": " + dropped.prefix(8).map { "\($0.bdf)\($0.line.map { " (line \($0))" } ?? "") \($0.reason)" }.joined(separator: "; ")
+            if dropped.count > 8 { s += "; and \(dropped.count - 8) more" }
+        }
+        var extra: [String] = []
+        if treeOnly > 0 { extra.append("\(treeOnly) known only from the tree") }
+        if synthesized > 0 { extra.append("\(n(synthesized, "function")) synthesized where the format leaves them out") }
+        if !placeholders.isEmpty { extra.append("\(n(placeholders.count, "function-0 placeholder")) added") }
+        if guessedOrChanged > 0 { extra.append("\(n(guessedOrChanged, "function")) with facts guessed or changed") }
+        extra.append(n(warnings, "warning"))
+        return s + "; " + extra.joined(separator: ", ")
     }
 }
 

@@ -63,18 +63,35 @@ public struct ACSFlags: OptionSet, Hashable, Sendable {
     }
 }
 
-/// The ACS extended capability of a port or function as firmware left it.
+/// Where an ACS Control value comes from, and so whether Linux's boot-time rules still apply to it.
+public enum ACSControlSource: String, Hashable, Sendable, CaseIterable {
+    /// The value firmware leaves before the kernel boots: `pci_enable_acs()` and the `disable_acs_redir=` /
+    /// `config_acs=` parameters are applied on top of it, as at boot.
+    case firmware
+    /// Read on a running kernel (sysfs config space, `lspci -vvv`): the boot-time changes, and anything firmware
+    /// did after them (AMD Milan clears SrcValid after the kernel set it), are already in it, so it is taken as is.
+    case observed
+}
+
+/// The ACS extended capability of a port or function.
 public struct ACSState: Hashable, Sendable {
     /// ACS Capability register (what the hardware implements).
     public var capability: ACSFlags
-    /// ACS Control register as firmware left it (before Linux's boot-time enable).
+    /// ACS Control register: as firmware left it (before Linux's boot-time enable), or as observed on a
+    /// running kernel; `controlSource` says which.
     public var control: ACSFlags
     /// Egress Control Vector: port (or function) numbers whose bit is set (blocked when EC is enabled).
     public var egressVector: [Int]
+    /// Whether `control` is the firmware value or one observed after boot.
+    public var controlSource: ACSControlSource
     /// Register layout quirk: Intel SPT-style ports keep control at +8 (dword layout); see ACS quirks.
-    public init(capability: ACSFlags, control: ACSFlags, egressVector: [Int] = []) {
+    public init(capability: ACSFlags, control: ACSFlags, egressVector: [Int] = [], controlSource: ACSControlSource = .firmware) {
         self.capability = capability
         self.control = control
         self.egressVector = egressVector
+        self.controlSource = controlSource
     }
+
+    /// The control value is observed on a running kernel (no boot rules re-applied to it).
+    public var isObserved: Bool { controlSource == .observed }
 }

@@ -13,6 +13,8 @@ extension Semantics {
         var control: [UInt16]
         var controlWord: [UInt16]
         var acsQuirkEnabled: [Bool]
+        /// The node's ACS control was observed on a running kernel (`acs-ctrl-source="observed"`): taken as is.
+        var controlObserved: [Bool]
         var group: [Int]
         var log: [KernelLogEntry] = []
         /// `pr_*_once` call sites already printed.
@@ -30,7 +32,18 @@ extension Semantics {
                 controlWord[n] = 0
             }
             acsQuirkEnabled = [Bool](repeating: false, count: nodes.count)
+            controlObserved = Self.observedControl(loaded, count: nodes.count)
             group = [Int](repeating: -1, count: nodes.count)
+        }
+
+        /// Per node, whether its ACS control is an observed value. Host bridge nodes (past the enumerated
+        /// functions) have no ACS.
+        static func observedControl(_ loaded: LoadedTopology, count: Int) -> [Bool] {
+            let functions = loaded.enumeration.functions
+            return (0..<count).map { n in
+                guard n < functions.count, let d = functions[n].device else { return false }
+                return loaded.topology.devices[d].acs?.isObserved == true
+            }
         }
 
         mutating func run() {
@@ -79,7 +92,14 @@ extension Semantics {
         // MARK: - pci_enable_acs
 
         /// `pci_enable_acs(dev)` (drivers/pci/pci.c, reference §3), in the version the options select.
+        /// An observed control value already holds what the kernel (and firmware after it) did at boot, so
+        /// neither the enable nor `disable_acs_redir`/`config_acs` is applied again; device-specific quirks
+        /// that act outside the ACS control register (the Intel PCH workaround's isolation flag) still run.
         mutating func enableACS(_ n: Int) {
+            if controlObserved[n] {
+                if acsRequested, ACSQuirkIDs.isIntelPCHRootPort(nodes, n) { acsQuirkEnabled[n] = true }
+                return
+            }
             switch kernel.version {
             case .mainline: enableACSMainline(n)
             case .linux61: enableACS61(n)
@@ -264,5 +284,24 @@ extension Semantics {
             ACSIsolation(nodes: nodes, control: control, quirkEnabled: acsQuirkEnabled,
                          acsOverride: parameters.acsOverride, hasIVRS: hasIVRS)
         }
+    }
+}
+
+extension Semantics {
+    /// What the simulator does with ACS control values observed on a running kernel, in words (nil when the
+    /// topology has none): `simrun show` prints it, importers record it. Names the boot-time kernel parameters
+    /// the topology sets that are therefore not re-applied to those ports.
+    public static func observedACSNote(_ topology: Topology, listing limit: Int = 4) -> String? {
+        let observed = topology.devices.filter { $0.acs?.isObserved == true }.map(\.name)
+        guard !observed.isEmpty else { return nil }
+        let firmware = topology.devices.filter { $0.acs != nil && $0.acs?.isObserved == false }.count
+        let parameters = KernelParameters.parse(topology.kernel, acsOverridePatch: false)
+        var skipped = ["pci_enable_acs()"]
+        if parameters.disableACSRedirect != nil { skipped.append("disable_acs_redir=") }
+        if parameters.configACS != nil { skipped.append("config_acs=") }
+        let shown = observed.prefix(limit).joined(separator: ", ") + (observed.count > limit ? ", ..." : "")
+        var text = "ACS control observed on a running kernel for \(observed.count) function\(observed.count == 1 ? "" : "s") (\(shown)): taken as is, \(skipped.joined(separator: ", ")) not re-applied"
+        if firmware > 0 { text += "; \(firmware) with firmware ACS control get Linux's boot-time rules" }
+        return text
     }
 }

@@ -208,6 +208,7 @@ public enum TopologyReader {
             } else if e["acs-ctrl"] != nil || e["acs-egress"] != nil {
                 bag.error(e.line, "'\(name)' sets acs-ctrl or acs-egress but has no acs-cap (no ACS capability)")
             }
+            TopologyReader.readACSControlSource(e, name: name, into: &d, bag: &bag)
             d.bridge = BridgeConfig(secondaryBus: byte(e, "secondary"), subordinateBus: byte(e, "subordinate"),
                                     memoryWindow: range(e, "mem-window"), prefetchableWindow: range(e, "pref-window"))
             if kind == .switchUpstreamPort {
@@ -295,6 +296,22 @@ public enum TopologyReader {
             if scale != 1 { t = t.dropLast() }
             return Double(t).map { ($0 * scale).rounded() }
         }
+    }
+}
+
+extension TopologyReader {
+    /// `acs-ctrl-source="firmware|observed"` (issue #17): whether Linux's boot-time ACS rules apply to `acs-ctrl`.
+    static func readACSControlSource(_ e: XMLElement, name: String, into d: inout Device, bag: inout DiagnosticBag) {
+        guard let text = e["acs-ctrl-source"] else { return }
+        guard let source = ACSControlSource(rawValue: text) else {
+            bag.error(e.line, "'\(name)': acs-ctrl-source must be firmware or observed, not '\(text)'")
+            return
+        }
+        if d.acs == nil {
+            if source == .observed { bag.error(e.line, "'\(name)' sets acs-ctrl-source but has no acs-cap (no ACS capability)") }
+            return
+        }
+        d.acs?.controlSource = source
     }
 }
 

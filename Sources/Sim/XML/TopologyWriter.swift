@@ -108,7 +108,9 @@ public enum TopologyWriter {
         if dev.kind != .pciBridge {
             a += [("acs-cap", dev.acs.map { $0.capability.tokens }),
                   ("acs-ctrl", dev.acs.flatMap { $0.control.isEmpty ? nil : $0.control.tokens }),
-                  ("acs-egress", dev.acs.flatMap { $0.egressVector.isEmpty ? nil : $0.egressVector.map(String.init).joined(separator: " ") })]
+                  ("acs-egress", dev.acs.flatMap { $0.egressVector.isEmpty ? nil : $0.egressVector.map(String.init).joined(separator: " ") }),
+                  // Written only when observed, so firmware files keep their text.
+                  ("acs-ctrl-source", dev.acs.flatMap { $0.isObserved ? ACSControlSource.observed.rawValue : nil })]
         }
         if dev.kind.isBridge {
             a += [("secondary", dev.bridge.secondaryBus.map { "0x" + hex($0, 2) }),
