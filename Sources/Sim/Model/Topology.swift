@@ -173,6 +173,8 @@ public struct Topology: Hashable, Sendable {
     public var rootComplexes: [RootComplex]
     /// All devices, parents before children, in file order.
     public var devices: [Device]
+    /// NVLink, NVSwitch and xGMI links between devices (GPUFabric.swift); no PCIe rule reads them.
+    public var gpuLinks: [GPULink] = []
 
     public init(name: String, description: String? = nil, kernel: KernelConfiguration = KernelConfiguration(),
                 sockets: [Socket] = [], socketLinks: [SocketLink] = [], iommus: [IOMMUUnit] = [],
