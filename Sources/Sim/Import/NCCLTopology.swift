@@ -209,6 +209,11 @@ public enum NCCLImporter {
                 bag.warning(c.line, "<\(c.name)> under <pci> ignored")
             }
         }
+        // NCCL_TOPO_FILE inputs often list the PCI tree only (NCCL adds <gpu> and <nic> at run time): say so, so an
+        // export does not add elements the input did not have.
+        let cls = e["class"].flatMap { PCIClass.hexValue($0) }.map { $0 >> 16 }
+        if cls == 0x03, !n.isGPU { n.parameters.append(Parameter(name: "nccl.no-gpu-element", value: "true")) }
+        if cls == 0x02, !n.isNIC { n.parameters.append(Parameter(name: "nccl.no-nic-element", value: "true")) }
         return n
     }
 
@@ -422,6 +427,12 @@ public enum NCCLImporter {
             var f = ImportedFunction(bdf: n.bdf, parent: parent, line: n.element.line)
             f.name = n.name
             f.parameters = n.parameters
+            if parent == nil {
+                // On a root bus the model has no link for it: keep NCCL's strings as read, for export.
+                for key in ["link_speed", "link_width"] where !f.parameters.contains(where: { $0.name == "nccl." + key }) {
+                    if let v = n.element[key] { f.parameters.append(Parameter(name: "nccl." + key, value: v)) }
+                }
+            }
             if n.isVirtualSwitch {
                 f.isSynthetic = true
                 f.assumptions.append("virtual switch \(n.element["busid"] ?? ""): a hypervisor's flattened PCIe view, not a device; the devices below share it (PIX)")
@@ -537,6 +548,10 @@ public enum NCCLExporter {
                 let rawWidth = parameter(d, "nccl.link_width").flatMap { w == 16 ? $0 : nil }
                 a.append(("link_speed", rawSpeed ?? g.sysfsSpeedText))
                 a.append(("link_width", rawWidth ?? String(w)))
+            } else if port == nil {
+                // A root-bus device has no link in the model; what an import read (often "" and "0") goes back as read.
+                a.append(("link_speed", parameter(d, "nccl.link_speed")))
+                a.append(("link_width", parameter(d, "nccl.link_width")))
             }
             return a
         }
@@ -599,9 +614,11 @@ public enum NCCLExporter {
             case .endpoint:
                 let cls = dev.effectiveClassCode >> 16
                 let links = parameters(dev.parameters, "nccl.pcilink")
-                if cls == 0x03 || cls == 0x02 || !links.isEmpty {
+                let writesGPU = cls == 0x03 && parameter(d, "nccl.no-gpu-element") == nil
+                let writesNIC = cls == 0x02 && parameter(d, "nccl.no-nic-element") == nil
+                if writesGPU || writesNIC || !links.isEmpty {
                     x.open("pci", attributes(d, port: port))
-                    if cls == 0x03 { gpu(d) } else if cls == 0x02 { nic(d) }
+                    if writesGPU { gpu(d) } else if writesNIC { nic(d) }
                     pciLinks(d)
                     x.close("pci")
                 } else {
