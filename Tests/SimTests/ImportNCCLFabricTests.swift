@@ -152,6 +152,47 @@ struct ImportNCCLFabricTests {
         #expect(nodes["system/cpu[0]/pci[0000:17:00.0]/pci[0000:19:00.0]/gpu[0]/nvlink[0000:19:00.0]"] == ["target": "0000:19:00.0", "count": "18", "tclass": "0x030200"])
     }
 
+    /// The shape hypervisors give (synthetic, written for this test): a virtual switch without vendor attributes whose
+    /// devices sit in PCI domains of their own, GPU-to-GPU NVLink, a second <cpu>.
+    static let domainsPerDevice = """
+    <system version="1">
+      <cpu numaid="0" affinity="0000ffff,0000ffff" arch="x86_64" vendor="AuthenticAMD" familyid="25" modelid="1">
+        <pci busid="ffff:ff:01.0" class="0x060400" link_speed="16 GT/s" link_width="16">
+          <pci busid="0001:00:00.0" class="0x030200" link_speed="16 GT/s" link_width="16">
+            <gpu dev="0" sm="80" rank="0" gdr="1"><nvlink target="0002:00:00.0" count="12" tclass="0x030200"/></gpu>
+          </pci>
+          <pci busid="0101:00:00.0" class="0x020700" link_speed="16 GT/s" link_width="16"/>
+        </pci>
+      </cpu>
+      <cpu numaid="1" affinity="ffff0000,ffff0000" arch="x86_64" vendor="AuthenticAMD" familyid="25" modelid="1">
+        <pci busid="ffff:ff:02.0" class="0x060400" link_speed="16 GT/s" link_width="16">
+          <pci busid="0002:00:00.0" class="0x030200" link_speed="16 GT/s" link_width="16">
+            <gpu dev="1" sm="80" rank="1" gdr="1"><nvlink target="0001:00:00.0" count="12" tclass="0x030200"/></gpu>
+          </pci>
+          <pci busid="0102:00:00.0" class="0x020700" link_speed="16 GT/s" link_width="16"/>
+        </pci>
+      </cpu>
+    </system>
+    """
+
+    @Test("a virtual switch over devices in domains of their own: one switch, PIX inside, NV12 across, output validates")
+    func virtualSwitchDomains() throws {
+        let r = try importNCCL(Self.domainsPerDevice)
+        let loaded = try writtenAndReadBack(r)
+        let f = fabric(loaded)
+        let (gpus, nics) = TopoMatrix.devices(f)
+        #expect(gpus.count == 2 && nics.count == 2)
+        let g = GPUFabric(loaded.topology)
+        #expect(f.topoMatrixClass(gpus[0], nics[0], gpuFabric: g) == .pcie(.pix))
+        #expect(f.topoMatrixClass(gpus[1], nics[1], gpuFabric: g) == .pcie(.pix))
+        #expect(f.topoMatrixClass(gpus[0], gpus[1], gpuFabric: g) == .nvlink(12))
+        #expect(f.pathClass(gpus[0], gpus[1]) == .sys)   // the PCIe answer stays the PCIe one
+        #expect(r.warnings.allSatisfy { $0.severity == .warning })
+        let nodes = try ncclNodes(NCCLExporter.write(loaded))
+        #expect(nodes["system/cpu[1]/pci[ffff:ff:02.0]/pci[0002:00:00.0]/gpu[0]/nvlink[0001:00:00.0]"] == ["target": "0001:00:00.0", "count": "12", "tclass": "0x030200"])
+        #expect(nodes["system/cpu[0]/pci[ffff:ff:01.0]/pci[0101:00:00.0]"]?["link_speed"] == "16 GT/s")
+    }
+
     static let roundTripFixtures = ["nccl-digitalocean-h100x8.xml", "nccl-simai-4xa100.xml", "nccl-two-sockets.xml", "nccl-cloud-vm.xml"]
 
     @Test("import nccl -> export nccl keeps every element and attribute NCCL reads", arguments: roundTripFixtures)
