@@ -193,6 +193,41 @@ struct ImportNCCLFabricTests {
         #expect(nodes["system/cpu[0]/pci[ffff:ff:01.0]/pci[0101:00:00.0]"]?["link_speed"] == "16 GT/s")
     }
 
+    /// Virtual switches nested in a real switch and in each other, over devices on one bus (synthetic, for this test).
+    static let nestedVirtualSwitches = """
+    <system version="1">
+      <cpu numaid="0" arch="x86_64" vendor="GenuineIntel" familyid="6" modelid="143">
+        <pci busid="0000:17:00.0" class="0x060400" vendor="0x1000" device="0xc030" link_speed="32.0 GT/s PCIe" link_width="16">
+          <pci busid="ffff:ff:01.0" class="0x060400" vendor="0xffff" device="0xffff" link_speed="32.0 GT/s PCIe" link_width="16">
+            <pci busid="0000:19:00.0" class="0x030200" vendor="0x10de" device="0x2330" link_speed="32.0 GT/s PCIe" link_width="16"/>
+            <pci busid="0000:1a:00.0" class="0x020700" vendor="0x15b3" device="0x1021" link_speed="32.0 GT/s PCIe" link_width="16"/>
+          </pci>
+        </pci>
+        <pci busid="ffff:ff:02.0" class="0x060400" vendor="0xffff" device="0xffff" link_speed="32.0 GT/s PCIe" link_width="16">
+          <pci busid="ffff:ff:03.0" class="0x060400" vendor="0xffff" device="0xffff" link_speed="32.0 GT/s PCIe" link_width="16">
+            <pci busid="0000:10:1c.0" class="0x030200" vendor="0x10de" device="0x20b0" link_speed="16.0 GT/s PCIe" link_width="16"/>
+            <pci busid="0000:10:1b.0" class="0x020000" vendor="0x1d0f" device="0xefa1" link_speed="16.0 GT/s PCIe" link_width="16"/>
+          </pci>
+        </pci>
+      </cpu>
+    </system>
+    """
+
+    @Test("virtual switches nested in a real switch or in each other: PIX below each, every busid kept by the round trip")
+    func nestedVirtualSwitches() throws {
+        let r = try importNCCL(Self.nestedVirtualSwitches)
+        let loaded = try writtenAndReadBack(r)
+        let f = fabric(loaded)
+        let (gpus, nics) = TopoMatrix.devices(f)
+        #expect(gpus.count == 2 && nics.count == 2)
+        // PCI address order by NCCL busid: GPU0 is 0000:10:1c.0 with the EFA 0000:10:1b.0, GPU1 0000:19:00.0 with 1a:00.0.
+        #expect(f.pathClass(gpus[0], nics[0]) == .pix && f.pathClass(gpus[1], nics[1]) == .pix)
+        #expect(!r.warnings.contains { $0.message.contains("left out") || $0.message.contains("listed twice") })
+        let before = try ncclNodes(Self.nestedVirtualSwitches)
+        let after = try ncclNodes(NCCLExporter.write(loaded))
+        #expect(Set(before.keys) == Set(after.keys))
+    }
+
     static let roundTripFixtures = ["nccl-digitalocean-h100x8.xml", "nccl-simai-4xa100.xml", "nccl-two-sockets.xml", "nccl-cloud-vm.xml"]
 
     @Test("import nccl -> export nccl keeps every element and attribute NCCL reads", arguments: roundTripFixtures)

@@ -143,6 +143,7 @@ public enum NCCLImporter {
             throw DiagnosticError(bag.sorted)
         }
         var builder = Builder()
+        builder.reserved = allBDFs(tops + virtualTops)
         builder.build(tops)
         builder.buildVirtual(virtualTops, cpus: cpuOrder, allBusids: allBusids(root))
         m.functions = builder.functions
@@ -154,6 +155,16 @@ public enum NCCLImporter {
             m.assumptions.append("virtual switches (\(virtualTops.map { $0.element["busid"] ?? "" }.joined(separator: ", "))) are a hypervisor's flattened PCIe view: each is modeled as a switch whose devices share it (PIX, as NCCL and nvidia-smi say), on one root complex per NUMA node in a PCI domain no device uses; the devices below keep their NCCL busid in nccl.busid")
         }
         return (m, extras)
+    }
+
+    static func allBDFs(_ nodes: [Node]) -> Set<BDF> {
+        var out = Set<BDF>()
+        func walk(_ n: Node) {
+            out.insert(n.bdf)
+            n.children.forEach(walk)
+        }
+        nodes.forEach(walk)
+        return out
     }
 
     static func allBusids(_ root: XMLElement) -> Set<UInt16> {
@@ -176,7 +187,8 @@ public enum NCCLImporter {
         let virtual = isBridgeClass && (bdf.segment == 0xFFFF || vendor == 0 || vendor == 0xFFFF)
         var n = Node(bdf: bdf, element: e, cpu: cpu, children: [], isGPU: false, isNIC: false, isVirtualSwitch: virtual,
                      name: nil, parameters: [])
-        if busid != bdf.description { n.parameters.append(Parameter(name: "nccl.busid", value: busid)) }
+        // Kept on every device; `attach` drops it where the topology's own address is the same text.
+        n.parameters.append(Parameter(name: "nccl.busid", value: busid))
         linkParameters(e, into: &n.parameters, bag: &bag)
         for c in e.children {
             switch c.name {
@@ -238,10 +250,14 @@ public enum NCCLImporter {
     static func attach(_ extras: Extras, to result: inout ImportResult, file: String) {
         var bag = DiagnosticBag(file: file)
         var nameOf: [BDF: String] = [:]
+        var address = [String?](repeating: nil, count: result.topology.devices.count)
+        for f in result.enumeration.functions { if let d = f.device, address[d] == nil { address[d] = f.bdf.description } }
         for (i, d) in result.topology.devices.enumerated() {
-            let busid = d.parameters.last { $0.name == "nccl.busid" }.flatMap { BDF($0.value.lowercased()) }
-                ?? result.enumeration.functions[i].bdf
-            nameOf[busid] = d.name
+            if let busid = (d.parameters.last { $0.name == "nccl.busid" }?.value ?? address[i]).flatMap({ BDF($0.lowercased()) }) {
+                nameOf[busid] = d.name
+            }
+            // The NCCL busid stays only where the topology's own address differs (virtual switches, renumbered buses).
+            result.topology.devices[i].parameters.removeAll { $0.name == "nccl.busid" && $0.value == address[i] }
         }
         for l in extras.nvlinks {
             guard let a = nameOf[l.gpuBusid] else {
@@ -293,6 +309,23 @@ public enum NCCLImporter {
         var hostBridges: [ImportedHostBridge] = []
         var bag: [Diagnostic] = []
         var usedDevfn: [BDF: Bool] = [:]
+        /// Every busid of the input, so placeholder addresses never take one.
+        var reserved = Set<BDF>()
+
+        /// An address for a port that gets no bus number of its own (enumeration assigns it): in domain ffff,
+        /// counting down from bus ff, never one the input uses (virtual switches live there too).
+        mutating func placeholderBDF() -> BDF {
+            for bus in stride(from: 0xFF, through: 0, by: -1) {
+                for devfn in 0..<256 {
+                    let b = BDF(segment: 0xFFFF, bus: UInt8(bus), device: UInt8(devfn >> 3), function: UInt8(devfn & 7))
+                    if !reserved.contains(b), usedDevfn[b] == nil {
+                        usedDevfn[b] = true
+                        return b
+                    }
+                }
+            }
+            return BDF(segment: 0xFFFF, bus: 0, device: 0, function: 0)
+        }
 
         mutating func build(_ tops: [Node]) {
             var bySegment: [UInt16: [Node]] = [:]
@@ -404,7 +437,8 @@ public enum NCCLImporter {
             p.portType = type
             p.isPCIe = true
             p.classCode = 0x06_04_00
-            p.secondaryBus = child.bdf.bus
+            // A virtual switch's address is not a bus of this tree: enumeration numbers the bus below.
+            p.secondaryBus = child.isVirtualSwitch ? nil : child.bdf.bus
             p.acsKnown = false
             // A downstream port carries its switch's ID, as the topology format's default does.
             p.id = parent.flatMap { b in functions.first { $0.bdf == b }?.id }
@@ -481,7 +515,7 @@ public enum NCCLImporter {
                     }
                     // Without a free internalBus bus the ports get placeholder addresses; they are not pinned anyway.
                     let at = busFree ? freeBDF(segment: n.bdf.segment, bus: UInt8(internalBus))
-                        : BDF(segment: 0xFFFF, bus: 0xFF, device: UInt8(ports.count & 31), function: UInt8((ports.count >> 5) & 7))
+                        : placeholderBDF()
                     let port = synthesizedPort(.downstreamPort, at: at, parent: n.bdf, over: c)
                     if !busFree { functions[functions.count - 1].secondaryBus = nil }
                     ports[key] = port
