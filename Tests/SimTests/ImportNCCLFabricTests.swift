@@ -228,7 +228,19 @@ struct ImportNCCLFabricTests {
         #expect(Set(before.keys) == Set(after.keys))
     }
 
-    static let roundTripFixtures = ["nccl-digitalocean-h100x8.xml", "nccl-simai-4xa100.xml", "nccl-two-sockets.xml", "nccl-cloud-vm.xml"]
+    static let roundTripFixtures = ["nccl-digitalocean-h100x8.xml", "nccl-simai-4xa100.xml", "nccl-h200-host-first-switch.xml",
+                                    "nccl-two-sockets.xml", "nccl-cloud-vm.xml"]
+
+    @Test("an H200 host dump (nccl-tests#256): GPU and NIC under one PEX890xx are PIX; 18 NVLinks over 4 NVSwitches")
+    func h200() throws {
+        let loaded = try writtenAndReadBack(NCCLImporter.read(path: importFixture("nccl-h200-host-first-switch.xml")))
+        let f = fabric(loaded)
+        let (gpus, nics) = TopoMatrix.devices(f)
+        #expect(gpus.count == 1 && nics.count == 1)
+        #expect(f.pathClass(gpus[0], nics[0]) == .pix)
+        #expect(loaded.topology.gpuLinks.map(\.count).reduce(0, +) == 18)
+        #expect(loaded.topology.rootComplexes.first?.parameters.first { $0.name == "nccl.cpu" }?.value.hasPrefix("host_hash=\"0x16fe256e956b115c\"") == true)
+    }
 
     @Test("import nccl -> export nccl keeps every element and attribute NCCL reads", arguments: roundTripFixtures)
     func roundTrip(_ name: String) throws {
