@@ -118,6 +118,8 @@ struct P2PCommand: ParsableCommand {
                 print("map type: \(r.mapType.kernelName)")
                 print("distance: \(r.kernelDistance)\(r.mapType == .notSupported ? " (calc_map_type_and_dist: \(r.distance))" : "")")
                 print("path: \(path.rawValue)")
+                let link = fabric.topoMatrixClass(p, c, gpuFabric: GPUFabric(loaded.topology))
+                if link != .pcie(path) { print("gpu link: \(link) (nvidia-smi topo -m prints this; p2pdma uses the PCIe path)") }
                 for w in r.warnings { print(w) }
             case .json:
                 print(JSON.object([("provider", .string(e.functions[p].bdf.description)), ("client", .string(e.functions[c].bdf.description)),
