@@ -26,7 +26,7 @@ public struct GPULink: Hashable, Sendable {
     /// The NVSwitch at the other end, for `nvswitch`: any name; NCCL dumps give the switch's PCI address,
     /// or `fffffff:ffff:ff` when the switch is hidden from a VM.
     public var fabricSwitch: String?
-    /// Number of links (NVLink lanes bundles, as NVML counts them).
+    /// Number of links, as NVML counts them per GPU (`nvidia-smi nvlink -s` lists one line per link).
     public var count: Int
     /// PCI class NCCL gave the far end when it is neither a GPU nor an NVSwitch (`0x068001`, a CPU),
     /// kept so an NCCL export writes it back; nil otherwise.
@@ -75,8 +75,9 @@ public struct GPUFabric: Sendable {
 
     /// Links joining two devices, as `nvidia-smi topo -m` counts them for `NV#`: direct links (the larger of
     /// the two sides' counts, since each GPU lists the same links) plus, over each NVSwitch both reach, the
-    /// smaller of their link counts to it. A DGX A100 GPU has 2 links to each of 6 NVSwitches: NV12 for
-    /// every pair (NVIDIA DGX A100 User Guide, "nvidia-smi topo -m"); an HGX H100 GPU 18 links over 4: NV18.
+    /// smaller of their link counts to it. An A100 SXM GPU has 2 links to each of 6 NVSwitches (the NCCL dump
+    /// in aliyun/SimAI SimCCL/test/topo_4A100_2CX6.xml): NV12 for every pair; an H100 SXM GPU 18 links over 4
+    /// switches (5+5+4+4, the dump in NVIDIA/nccl-tests#256), and nvidia-smi prints NV18 (NVIDIA/nccl#1453).
     /// Nil when no link joins them.
     public func linkCount(_ a: Int, _ b: Int) -> Int? {
         guard a != b, a < direct.count, b < direct.count else { return nil }
