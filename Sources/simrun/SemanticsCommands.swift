@@ -90,13 +90,22 @@ struct P2PCommand: ParsableCommand {
     @Argument(help: "Topology XML file.") var file: String
     @Option(help: "Provider (device name or BDF) for a single pair.") var provider: String?
     @Option(help: "Client (device name or BDF) for a single pair.") var client: String?
-    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(help: "Output format: text, json, or topo-m (the GPU/NIC matrix in nvidia-smi topo -m's layout).") var format: P2PFormat = .text
+
+    enum P2PFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json, topoM = "topo-m"
+    }
 
     func run() throws {
         let loaded = try loadTopology(file)
         let semantics = Semantics(loaded)
         let fabric = Fabric(loaded, acsControl: semantics.acsControl)
         let e = loaded.enumeration
+        if format == .topoM {
+            guard provider == nil, client == nil else { throw ValidationError("--format topo-m prints the whole matrix; leave out --provider and --client") }
+            print(TopoMatrix.text(fabric), terminator: "")
+            return
+        }
         if provider != nil || client != nil {
             guard let provider, let client else { throw ValidationError("give both --provider and --client") }
             guard let p = e.lookup(provider) else { throw ValidationError("no device '\(provider)' in \(file)") }
@@ -104,11 +113,13 @@ struct P2PCommand: ParsableCommand {
             let r = semantics.p2pdma(provider: p, client: c, verbose: true)
             let path = fabric.pathClass(p, c)
             switch format {
-            case .text:
+            case .text, .topoM:
                 print("provider \(e.functions[p].name) (\(e.functions[p].bdf)) -> client \(e.functions[c].name) (\(e.functions[c].bdf))")
                 print("map type: \(r.mapType.kernelName)")
                 print("distance: \(r.kernelDistance)\(r.mapType == .notSupported ? " (calc_map_type_and_dist: \(r.distance))" : "")")
                 print("path: \(path.rawValue)")
+                let link = fabric.topoMatrixClass(p, c, gpuFabric: GPUFabric(loaded.topology))
+                if link != .pcie(path) { print("gpu link: \(link) (nvidia-smi topo -m prints this; p2pdma uses the PCIe path)") }
                 for w in r.warnings { print(w) }
             case .json:
                 print(JSON.object([("provider", .string(e.functions[p].bdf.description)), ("client", .string(e.functions[c].bdf.description)),
@@ -121,8 +132,9 @@ struct P2PCommand: ParsableCommand {
             e.functions[i].kind == .endpoint && e.functions[i].device.map { loaded.topology.devices[$0].endpoint?.endpointClass != .hostBridge } ?? true
         }
         let matrix = semantics.distanceMatrix(providers: endpoints, clients: endpoints)
+        let gpuFabric = GPUFabric(loaded.topology)
         switch format {
-        case .text:
+        case .text, .topoM:
             print(P2PTable.text(matrix, fabric: fabric), terminator: "")
         case .json:
             var rows: [JSON] = []
@@ -132,10 +144,16 @@ struct P2PCommand: ParsableCommand {
                     rows.append(.object([("provider", .string(e.functions[p].name)), ("client", .string(e.functions[c].name)),
                                          ("map_type", .string(cell.mapType.kernelName)),
                                          ("distance", .int(Int64(cell.mapType == .notSupported ? -1 : cell.distance))),
-                                         ("path", .string(fabric.pathClass(p, c).rawValue))]))
+                                         ("path", .string(fabric.pathClass(p, c).rawValue))]
+                                        + gpuLinkField(p, c)))
                 }
             }
             print(JSON.array(rows).serialized())
+        }
+        func gpuLinkField(_ p: Int, _ c: Int) -> [(String, JSON)] {
+            let cls = fabric.topoMatrixClass(p, c, gpuFabric: gpuFabric)
+            if case .pcie = cls { return [] }
+            return [("gpu_link", .string(cls.description))]
         }
     }
 }

@@ -96,4 +96,18 @@ struct ImportCLITests {
         let missing = try runSimrun(["export", "nccl", "no/such/topology.xml"])
         #expect(missing.status == 1)
     }
+    @Test("check-topo-m: exit 0 when every cell matches, 1 with the differing cells listed; p2p --format topo-m")
+    func checkTopoM() throws {
+        let topology = "Tests/SimTests/Fixtures/Import/topo-m-4xh100-nv6.topology.xml"
+        let ok = try runSimrun(["check-topo-m", topology, "Tests/SimTests/Fixtures/Import/topo-m-4xh100-nv6.txt"])
+        #expect(ok.status == 0 && ok.stdout == "64 cells compared, 0 differ\n")
+        let printed = try runSimrun(["p2p", topology, "--format", "topo-m"])
+        #expect(printed.status == 0 && printed.stdout.hasPrefix("\tGPU0\tGPU1\tGPU2\tGPU3\tNIC0\tNIC1\tNIC2\tNIC3\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\nGPU0\t X \tNV6\tNV6\tNV6\tPIX\tSYS\tSYS\tSYS\tN/A\t3\t\tN/A\n"))
+        // The same matrix against a machine whose GPUs sit on root ports of their own and have no NVLink.
+        let other = try runSimrun(["check-topo-m", "topologies/epyc-gpus-on-root-ports.xml", "Tests/SimTests/Fixtures/Import/topo-m-4xh100-nv6.txt"])
+        #expect(other.status == 1)
+        #expect(other.stdout.contains("GPU0 GPU1: topology gives "))
+        #expect(other.stdout.contains(", topo -m says NV6"))
+    }
 }
+

@@ -51,7 +51,8 @@ struct ImportNCCLTests {
         #expect(r.topology.rootComplexes.map(\.rootBus) == [0])
         #expect(r.topology.devices.map(\.name) == ["gpu0", "gpu1"])
         #expect(r.topology.devices.allSatisfy { $0.parent == nil && $0.isPCIe && $0.deviceNumber != nil })
-        #expect(r.warnings.map(\.description).contains { $0.hasSuffix(":10: warning: <nic> directly under <cpu> (a network device not on PCI) ignored") })
+        #expect(r.warnings.map(\.description).contains { $0.hasSuffix(":10: warning: <nic> directly under <cpu> (a network device not on PCI, as NCCL attaches it to the CPU): not a PCIe device, kept for export nccl as parameters of NUMA node 0's root complex") })
+        #expect(r.topology.rootComplexes[0].parameters.contains { $0.name == "nccl.cpu-net" && $0.value.hasPrefix("name=\"eth0\"") })
     }
 
     @Test("odd NCCL files warn by line; broken ones fail with file:line: error")

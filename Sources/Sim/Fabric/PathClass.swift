@@ -38,3 +38,16 @@ extension Fabric {
         return sa == sb ? .node : .sys
     }
 }
+
+extension Fabric {
+    /// The class `nvidia-smi topo -m` prints for two PCI functions: `NV#` (or `XGMI#`) when a GPU fabric joins
+    /// their devices, as nvidia-smi prefers NVLink over the PCIe path; otherwise the PCIe `pathClass`.
+    /// GPU links never change the PCIe answer: `pathClass` and every p2pdma rule ignore them.
+    public func topoMatrixClass(_ a: Int, _ b: Int, gpuFabric: GPUFabric) -> TopoMatrixClass {
+        if a != b, let da = enumeration.functions[a].device, let db = enumeration.functions[b].device,
+           let n = gpuFabric.linkCount(da, db) {
+            return gpuFabric.linkKind(da, db) == .xgmi ? .xgmi(n) : .nvlink(n)
+        }
+        return .pcie(pathClass(a, b))
+    }
+}

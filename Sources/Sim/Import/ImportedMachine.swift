@@ -122,6 +122,8 @@ public struct ImportedFunction: Sendable, Hashable {
     public var assumptions: [String]
     /// A name the source gives the function (NCCL's `<net name="mlx5_0">`); used when it is a valid, unused name.
     public var name: String?
+    /// Parameters the importer passes to the device verbatim (NCCL's attributes kept for `export nccl`).
+    public var parameters: [Parameter] = []
     /// Known only from a tree listing (`lspci -tv`, `-PP` paths): its place and little else.
     public var isTreeOnly = false
     /// Added by the assembler as function 0 of a device whose function 0 the input lacks (PCI requires one).

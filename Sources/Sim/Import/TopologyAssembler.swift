@@ -420,6 +420,7 @@ struct AssemblyState {
         }
 
         // Parameters: what the source said that the model has no field for, then assumptions.
+        d.parameters.append(contentsOf: f.parameters)
         if let driver = f.driver, !driver.isEmpty { d.parameters.append(Parameter(name: "import.driver", value: driver)) }
         if let g = f.iommuGroup { d.parameters.append(Parameter(name: "import.iommu-group", value: String(g))) }
         // What the importer assumed for this function is a guess too; tree-only functions and placeholders were

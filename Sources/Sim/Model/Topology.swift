@@ -178,6 +178,8 @@ public struct Topology: Hashable, Sendable {
     public var switchChips: [SwitchChip] = []
     /// Links between switch chips' fabric ports.
     public var chipLinks: [ChipLink] = []
+    /// NVLink, NVSwitch and xGMI links between devices (GPUFabric.swift); no PCIe rule reads them.
+    public var gpuLinks: [GPULink] = []
 
     public init(name: String, description: String? = nil, kernel: KernelConfiguration = KernelConfiguration(),
                 sockets: [Socket] = [], socketLinks: [SocketLink] = [], iommus: [IOMMUUnit] = [],

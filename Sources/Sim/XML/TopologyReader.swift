@@ -16,6 +16,8 @@ public struct SourceMap: Sendable, Hashable {
     public var bars: [[Int]] = []
     /// Per device, per p2pmem region.
     public var p2pmem: [[Int]] = []
+    /// Per `<gpu-link>`.
+    public var gpuLinks: [Int] = []
     public init(file: String) { self.file = file }
 
     public func device(_ i: Int) -> Int? { i < devices.count ? devices[i] : nil }
@@ -50,6 +52,7 @@ public enum TopologyReader {
         let root = try SafeXML.load(bytes, file: file, schema: .topology, limits: limits)
         var builder = Builder(file: file)
         builder.build(root)
+        GPUFabric.check(builder.topology, lines: builder.source.gpuLinks, into: &builder.bag)
         try builder.bag.throwIfErrors()
         return TopologyDocument(topology: builder.topology, source: builder.source)
     }
@@ -105,10 +108,19 @@ public enum TopologyReader {
                     topology.iommus.append(iommu(child))
                 case "root-complex":
                     rootComplex(child)
+                case "gpu-link":
+                    gpuLink(child)
                 default:
                     bag.error(child.line, "unexpected element <\(child.name)>")
                 }
             }
+        }
+
+        mutating func gpuLink(_ e: XMLElement) {
+            source.gpuLinks.append(e.line)
+            topology.gpuLinks.append(GPULink(kind: GPULinkKind(rawValue: e["kind"] ?? "nvlink") ?? .nvlink, a: e["a"] ?? "",
+                                             b: e["b"], fabricSwitch: e["switch"], count: int(e, "count") ?? 1,
+                                             targetClass: e["target-class"]))
         }
 
         func iommu(_ e: XMLElement) -> IOMMUUnit {

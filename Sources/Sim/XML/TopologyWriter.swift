@@ -64,6 +64,7 @@ public enum TopologyWriter {
             for d in rootBus[r] { device(d, t, children, parentName: rc.name, ordinals: &ordinals, &x) }
             x.close("root-complex")
         }
+        gpuLinks(t.gpuLinks, &x)
         x.close("topology")
         return x.text
     }
@@ -74,6 +75,14 @@ public enum TopologyWriter {
     }
 
     static func rangeText(_ r: AddressRange) -> String { "0x" + hex(r.start, 1) + "-0x" + hex(r.end, 1) }
+
+    /// `<gpu-link>` elements, after the root complexes (GPUFabric.swift).
+    static func gpuLinks(_ links: [GPULink], _ x: inout XMLBuilder) {
+        for l in links {
+            x.empty("gpu-link", [("kind", l.kind.rawValue), ("a", l.a), ("b", l.b), ("switch", l.fabricSwitch),
+                                 ("count", String(l.count)), ("target-class", l.targetClass)])
+        }
+    }
 
     static func params(_ ps: [Parameter], _ x: inout XMLBuilder) {
         for p in ps { x.empty("param", [("name", p.name), ("value", p.value)]) }

@@ -1,0 +1,213 @@
+// The `nvidia-smi topo -m` matrix: printed from a topology, parsed from a paste, and compared cell by cell.
+
+/// A GPU/NIC matrix in `nvidia-smi topo -m` form: column names (`GPU0`, `NIC1`, or device names as older
+/// drivers print `mlx5_0`), one class per cell, and the NIC legend (`NIC0: mlx5_0`).
+public struct TopoMatrix: Sendable, Equatable {
+    public var names: [String]
+    /// cells[row][column], as printed (`X`, `PIX`, `NV12`).
+    public var cells: [[String]]
+    /// `NIC0` -> `mlx5_0`, from the "NIC Legend" lines.
+    public var nicLegend: [String: String]
+
+    public init(names: [String], cells: [[String]], nicLegend: [String: String] = [:]) {
+        self.names = names
+        self.cells = cells
+        self.nicLegend = nicLegend
+    }
+
+    // MARK: - From a topology
+
+    /// GPUs then NICs, each in PCI address order (nvidia-smi's order; an NCCL import's own busid where it kept one).
+    public static func devices(_ fabric: Fabric) -> (gpus: [Int], nics: [Int]) {
+        let t = fabric.topology
+        let e = fabric.enumeration
+        func key(_ f: Int) -> BDF {
+            if let d = e.functions[f].device, let p = t.devices[d].parameters.last(where: { $0.name == "nccl.busid" }),
+               let b = BDF(p.value.lowercased()) { return b }
+            return e.functions[f].bdf
+        }
+        var gpus: [Int] = []
+        var nics: [Int] = []
+        for (f, fn) in e.functions.enumerated() where fn.kind == .endpoint {
+            guard let d = fn.device, let cls = t.devices[d].endpoint?.endpointClass else { continue }
+            if cls == .gpu { gpus.append(f) } else if cls == .nic { nics.append(f) }
+        }
+        return (gpus.sorted { key($0) < key($1) }, nics.sorted { key($0) < key($1) })
+    }
+
+    /// The matrix a topology gives, with nvidia-smi's names (GPU0.., NIC0..) and the NIC legend.
+    public static func from(_ fabric: Fabric) -> (matrix: TopoMatrix, functions: [Int]) {
+        let (gpus, nics) = devices(fabric)
+        let all = gpus + nics
+        let gpuFabric = GPUFabric(fabric.topology)
+        var names = gpus.indices.map { "GPU\($0)" }
+        var legend: [String: String] = [:]
+        for (i, f) in nics.enumerated() {
+            names.append("NIC\(i)")
+            legend["NIC\(i)"] = fabric.name(f)
+        }
+        let cells = all.map { a in all.map { b in fabric.topoMatrixClass(a, b, gpuFabric: gpuFabric).description } }
+        return (TopoMatrix(names: names, cells: cells, nicLegend: legend), all)
+    }
+
+    /// The matrix in nvidia-smi's layout: tab-separated, `X` padded as nvidia-smi pads it, NUMA affinity of each
+    /// GPU (its root complex's socket; the model has no CPU list, so CPU affinity is N/A), legend, NIC legend.
+    public static func text(_ fabric: Fabric) -> String {
+        let (m, functions) = from(fabric)
+        let gpuCount = m.names.filter { $0.hasPrefix("GPU") }.count
+        var out = "\t" + m.names.joined(separator: "\t") + "\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\n"
+        for (i, row) in m.cells.enumerated() {
+            var line = m.names[i] + "\t" + row.map { $0 == "X" ? " X " : $0 }.joined(separator: "\t")
+            if i < gpuCount {
+                let socket = fabric.topology.rootComplexes[fabric.enumeration.functions[functions[i]].rootComplex].socket
+                line += "\tN/A\t\(socket)\t\tN/A"
+            }
+            out += line + "\n"
+        }
+        out += "\nLegend:\n\n"
+        out += "  X    = Self\n"
+        for p in [PathClass.sys, .node, .phb, .pxb, .pix] {
+            out += "  " + p.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0) + " = " + legendText(p) + "\n"
+        }
+        out += "  NV#  = Connection traversing a bonded set of # NVLinks\n"
+        if !m.nicLegend.isEmpty {
+            out += "\nNIC Legend:\n\n"
+            for i in 0..<m.nicLegend.count { out += "  NIC\(i): \(m.nicLegend["NIC\(i)"] ?? "")\n" }
+        }
+        return out
+    }
+
+    static func legendText(_ p: PathClass) -> String {
+        switch p {
+        case .same: "Self"
+        case .pix: "Connection traversing at most a single PCIe bridge"
+        case .pxb: "Connection traversing multiple PCIe bridges (without traversing the PCIe Host Bridge)"
+        case .phb: "Connection traversing PCIe as well as a PCIe Host Bridge (typically the CPU)"
+        case .node: "Connection traversing PCIe as well as the interconnect between PCIe Host Bridges within a NUMA node"
+        case .sys: "Connection traversing PCIe as well as the SMP interconnect between NUMA nodes (e.g., QPI/UPI)"
+        }
+    }
+
+    // MARK: - From a paste
+
+    /// Parses `nvidia-smi topo -m` output as pasted: tabs or spaces, ANSI colours, the affinity columns, the legend
+    /// and the NIC legend; older drivers' device-name columns (`mlx5_0`) and `SOC` are read too.
+    /// Errors name the line: `file:line: error: message`.
+    public static func parse(_ text: String, file: String) throws(DiagnosticError) -> TopoMatrix {
+        var bag = DiagnosticBag(file: file)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { stripANSI(String($0)) }
+        func tokens(_ s: String) -> [String] { s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init) }
+        func isGPUName(_ s: String) -> Bool { s.hasPrefix("GPU") && s.count > 3 && Int(s.dropFirst(3)) != nil }
+        guard let h = lines.firstIndex(where: { tokens($0).first.map(isGPUName) ?? false && !($0.first.map { $0 != " " && $0 != "\t" } ?? true) }) else {
+            bag.error(1, "no nvidia-smi topo -m header (a line of column names starting with GPU0) found")
+            throw DiagnosticError(bag.sorted)
+        }
+        var names: [String] = []
+        for t in tokens(lines[h]) {
+            if t == "CPU" || t == "NUMA" || (t == "GPU" && !names.isEmpty) { break }
+            names.append(t)
+        }
+        var cells: [[String]?] = Array(repeating: nil, count: names.count)
+        var legend: [String: String] = [:]
+        for (i, line) in lines.enumerated() where i > h {
+            let ts = tokens(line)
+            guard let first = ts.first else { continue }
+            if first.hasSuffix(":"), first.hasPrefix("NIC"), ts.count >= 2 {
+                legend[String(first.dropLast())] = ts[1]
+                continue
+            }
+            guard let row = names.firstIndex(of: first), cells[row] == nil else { continue }
+            let values = Array(ts.dropFirst().prefix(names.count))
+            if values.count < names.count {
+                bag.error(i + 1, "row \(first) has \(values.count) cells, the header names \(names.count) columns")
+                continue
+            }
+            for (c, v) in values.enumerated() where v != "X" && TopoMatrixClass(cell: v) == nil {
+                bag.error(i + 1, "row \(first), column \(names[c]): '\(v)' is not a topo -m class (X, PIX, PXB, PHB, NODE, SYS, NV#)")
+            }
+            cells[row] = values
+        }
+        for (r, c) in cells.enumerated() where c == nil {
+            bag.error(h + 1, "column \(names[r]) has no row")
+        }
+        try bag.throwIfErrors()
+        return TopoMatrix(names: names, cells: cells.map { $0 ?? [] }, nicLegend: legend)
+    }
+
+    static func stripANSI(_ s: String) -> String {
+        guard s.contains("\u{1B}") else { return s }
+        var out = ""
+        var inEscape = false
+        for c in s.unicodeScalars {
+            if inEscape {
+                if (c >= "A" && c <= "Z") || (c >= "a" && c <= "z") { inEscape = false }
+            } else if c == "\u{1B}" {
+                inEscape = true
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    // MARK: - Comparing
+
+    /// One cell where the topology and the pasted matrix disagree.
+    public struct Difference: Sendable, Equatable, CustomStringConvertible {
+        public var row: String
+        public var column: String
+        public var topology: String
+        public var pasted: String
+        public var description: String { "\(row) \(column): topology gives \(topology), topo -m says \(pasted)" }
+    }
+
+    /// Every cell of `pasted` compared with what `fabric` gives. Pasted columns map to the topology's devices:
+    /// `GPU<n>` to its n-th GPU, `NIC<n>` to the device the NIC legend names (else its n-th NIC), any other name
+    /// to the device of that name. Columns that map to no device are errors, as are devices the paste lacks.
+    public static func compare(_ pasted: TopoMatrix, with fabric: Fabric) -> (differences: [Difference], problems: [String]) {
+        let (gpus, nics) = devices(fabric)
+        let gpuFabric = GPUFabric(fabric.topology)
+        var problems: [String] = []
+        var function: [Int?] = []
+        for name in pasted.names {
+            var f: Int?
+            if name.hasPrefix("GPU"), let n = Int(name.dropFirst(3)) {
+                f = n < gpus.count ? gpus[n] : nil
+            } else if name.hasPrefix("NIC"), let n = Int(name.dropFirst(3)) {
+                if let legend = pasted.nicLegend[name] {
+                    f = fabric.enumeration.function(named: legend)
+                    if f == nil { problems.append("\(name) (\(legend) in the NIC legend) is not a device of the topology") }
+                } else {
+                    f = n < nics.count ? nics[n] : nil
+                }
+            } else {
+                f = fabric.enumeration.function(named: name)
+            }
+            if f == nil, !problems.contains(where: { $0.hasPrefix(name + " ") }) {
+                problems.append("\(name) is not a device of the topology (it has \(gpus.count) GPUs and \(nics.count) NICs)")
+            }
+            function.append(f)
+        }
+        let mapped = Set(function.compactMap { $0 })
+        if gpus.count > pasted.names.filter({ $0.hasPrefix("GPU") }).count {
+            problems.append("the topology has \(gpus.count) GPUs, topo -m lists \(pasted.names.filter { $0.hasPrefix("GPU") }.count)")
+        }
+        for f in nics where !mapped.contains(f) && pasted.names.contains(where: { $0.hasPrefix("NIC") }) {
+            problems.append("NIC \(fabric.name(f)) of the topology is not in topo -m")
+        }
+        var differences: [Difference] = []
+        for (r, fr) in function.enumerated() {
+            guard let fr else { continue }
+            for (c, fc) in function.enumerated() {
+                guard let fc, c < pasted.cells[r].count else { continue }
+                let ours = fabric.topoMatrixClass(fr, fc, gpuFabric: gpuFabric)
+                let theirs = pasted.cells[r][c]
+                let same = theirs == "X" ? fr == fc : TopoMatrixClass(cell: theirs) == ours
+                if !same {
+                    differences.append(Difference(row: pasted.names[r], column: pasted.names[c], topology: ours.description, pasted: theirs))
+                }
+            }
+        }
+        return (differences, problems)
+    }
+}
