@@ -157,7 +157,14 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 #expect(derived[key].map { abs($0 * 1e9 - bw.bytesPerSecond) < 1e6 } == true, "\(key)")
             }
         }
-        #expect(Set(derived.keys.filter { $0.hasPrefix("platform.") }) == seen, "every derived platform value is in the table")
+        for row in DeviceDefaults.table {
+            if let rate = row.peerWriteIngress {
+                let key = "device.\(row.id).peerWriteIngress"
+                seen.insert(key)
+                #expect(derived[key].map { abs($0 * 1e9 - rate.bytesPerSecond) < 1e6 } == true, "\(key)")
+            }
+        }
+        #expect(Set(derived.keys.filter { $0.hasPrefix("platform.") || $0.hasPrefix("device.") }) == seen, "every derived value is in a table")
     }
 
     @Test("each derivation row is a suite case that names the default it derives, with the same figure")

@@ -16,6 +16,8 @@ link.ackWidthExponent: the model emits one Ack and one UpdateFC DLLP (8 bytes ea
 platform.*.rcP2PRateCap: the measured peer-to-peer rate through the root complex, when it is below every link on the
   path (the script checks that the links would allow more).
 platform.*.socketP2PBandwidth: the measured cross-socket P2P rate per direction (a bidirectional figure is halved).
+device.*.peerWriteIngress: the measured P2P write rate into a device family's BAR per direction, when it is below its
+  link's rate (a bidirectional figure is halved).
 """
 import math, sys, os, xml.etree.ElementTree as ET
 
@@ -75,7 +77,7 @@ def main():
         else:
             values = []
             for r in rs:
-                v = r["value"] / 2 if r["kind"] == "socket-p2p-bidir" else r["value"]
+                v = r["value"] / 2 if r["kind"] in ("socket-p2p-bidir", "peer-ingress-bidir") else r["value"]
                 if r["kind"] == "rc-p2p-cap" and payload_ceiling(r["gen"], r["width"], r["mps"]) <= v:
                     problems.append(f"{r['id']}: {v} GB/s is not below the Gen{r['gen']} x{r['width']} link, so it shows no root-complex cap")
                 values.append(v)

@@ -37,6 +37,8 @@ struct TransportBuilder {
     var linkOfFunction: [Int?] = []
     var switchLatency: [Int: Picoseconds] = [:]
     var dmaServer: [Int?] = []
+    /// Per endpoint function accepting peer writes at a limited rate: its server (endpoint.peerWriteIngress).
+    var peerIngressServer: [Int: Int] = [:]
     /// Per root complex with a P2P cap: a server per root port the traffic leaves through (key: root port function),
     /// and one (key -1) for traffic that leaves toward another root complex or the root bus. The cap is per egress
     /// port: two GPUs sending to each other through one root complex get it each way (ROCmValidationSuite#427:
@@ -238,6 +240,11 @@ extension TransportModel {
                 guard let rate = t.socketLinkBandwidth(from: from, to: to) else { continue }
                 b.socketServer[from << 16 | to] = addServer("socket\(from) -> socket\(to)", rate.rate, chargesReads: false)
             }
+        }
+        for f in b.e.functions.indices where b.e.functions[f].kind == .endpoint {
+            guard let rate = b.parameters(f).peerWriteIngress
+                    ?? DeviceDefaults.row(for: b.e.functions[f].device.map { t.devices[$0].id })?.peerWriteIngress else { continue }
+            b.peerIngressServer[f] = addServer("\(b.fabric.name(f)) peer write ingress", rate, chargesReads: false)
         }
         b.chipServer = t.switchChips.map { chip in chip.bandwidth.map { addServer("chip \(chip.name) fabric", $0, chargesReads: false) } }
         for link in t.chipLinks {
@@ -557,6 +564,7 @@ extension TransportModel {
             case (.function(let f), .deliver):
                 switch role {
                 case .write:
+                    if let s = b.peerIngressServer[f] { steps.append(Step(kind: .server, a: Int32(s))) }
                     steps.append(Step(kind: .accept))
                 case .read, .translationRequest:
                     steps.append(Step(kind: .accept))

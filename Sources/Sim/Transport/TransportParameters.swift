@@ -118,6 +118,9 @@ public struct TransportParameters: Sendable, Hashable {
     /// 500 ns: assumed like host memory (``memoryLatency``); device memory behind a BAR is DRAM/HBM behind the
     /// device's own fabric.
     public var completerLatency: Picoseconds = 500_000
+    /// `endpoint.peerWriteIngress`: rate at which an endpoint accepts peer-to-peer posted writes into its BARs. nil: the
+    /// device family's default (``DeviceDefaults``, derived from published P2P measurements), else none.
+    public var peerWriteIngress: DataRate? = nil
     /// `ats.cacheEntries`: entries of a device's ATC (Address Translation Cache, PCIe Base §10). Default 64: no
     /// public figure; the IOTLB estimate of reference §4.
     public var atcEntries: Int = 64
@@ -224,6 +227,10 @@ extension TransportParameters {
         Name(name: "endpoint.completerLatency", valueSyntax: "duration", summary: "peer read request to completions") {
             guard let v = $1.duration else { return false }
             $0.completerLatency = v; return true
+        },
+        Name(name: "endpoint.peerWriteIngress", valueSyntax: "rate", summary: "peer-to-peer writes accepted into the device's BARs") {
+            guard let v = DataRate.parse($1), v.bytesPerSecond > 0 else { return false }
+            $0.peerWriteIngress = v; return true
         },
         Name(name: "ats.cacheEntries", valueSyntax: "count", summary: "device ATC entries") {
             guard let v = Int($1), v > 0 else { return false }
