@@ -73,8 +73,10 @@ public enum ScenarioFile {
                 }
                 if d["seed"] != nil, accessName != "random" { bag.error(d.line, "<dma> seed applies only to access=\"random\"") }
                 let perDMA = accessName == "sequential" || accessName == "random"
-                let buffer = size("buffer") ?? min(perDMA ? bytes * repeatCount : bytes, Workload.defaultBufferBytes)
-                if buffer > bytes * repeatCount { bag.error(d.line, "<dma> buffer (\(buffer) bytes) is larger than size x repeat") }
+                // The default window holds every DMA once (whole 4 KiB pages), at most the default buffer.
+                let buffer = size("buffer") ?? (perDMA ? min((bytes * repeatCount + 4095) / 4096 * 4096, Workload.defaultBufferBytes)
+                                                       : min(bytes, Workload.defaultBufferBytes))
+                if !perDMA, buffer > bytes * repeatCount { bag.error(d.line, "<dma> buffer (\(buffer) bytes) is larger than size x repeat") }
                 if perDMA {
                     if buffer < bytes { bag.error(d.line, "<dma> buffer (the window, \(buffer) bytes) is smaller than one \(bytes)-byte DMA") }
                     if buffer % 4096 != 0, buffer > 4096 { bag.error(d.line, "<dma> buffer (the window) must be a multiple of 4K with access=\"\(accessName)\"") }
