@@ -130,6 +130,30 @@ struct MeasurementScenarioTests {
         #expect(abs(near / one - 1) < 0.05, "matrix \(near) us vs one write \(one) us")
     }
 
+    @Test("flow mode: p2p-bandwidth-latency's claimed flows are within 3 % of TLP; per-DMA probes are never claimed")
+    func flowMode() throws {
+        let loaded = try LoadedTopology.load(path: topologyPath("gpu8-gen4-switches"))
+        var tlp = try WorkloadRunner(loaded, seed: 7, jobs: 2)
+        let workload = try BuiltInScenario.p2pBandwidthLatency.workload(tlp.fabric, ScenarioOptions(size: 2 << 20, devices: ["gpu0", "gpu1", "gpu4"]))
+        var flow = tlp
+        tlp.mode = .tlp
+        flow.mode = .flow
+        let (a, b) = (try tlp.run(workload), try flow.run(workload))
+        var claimed = 0
+        for (pa, pb) in zip(a.phases, b.phases) {
+            guard let ta = pa.transport, let tb = pb.transport else { continue }
+            for op in pa.operations {
+                guard let i = op.flowIndex else { continue }
+                if op.operation.transferBytes != nil { #expect(pb.flowLimits[i].contains(.dmaShape), "\(pa.phase.name)") }
+                guard pb.flowLimits[i].isEmpty else { continue }
+                claimed += 1
+                let r = tb.flows[i].throughput.bytesPerSecond / ta.flows[i].throughput.bytesPerSecond
+                #expect(abs(r - 1) <= 0.03, "\(pa.phase.kind) \(pa.phase.name): \(op.operation.label) ratio \(r)")
+            }
+        }
+        #expect(claimed >= 10)
+    }
+
     @Test("nvbandwidth: per-GPU host transfers alone, bidirectional and all at once; GPUs behind one uplink share it")
     func nvbandwidth() throws {
         let r = try run("gpu8-gen4-switches", "nvbandwidth", ScenarioOptions(size: 256 << 10, devices: ["gpu0", "gpu1"]))
@@ -171,6 +195,29 @@ struct MeasurementScenarioTests {
             Issue.record("no error")
         } catch {
             #expect(error.diagnostics.contains { $0.description.hasPrefix("schema.xml:3: error:") && $0.description.contains("access") })
+        }
+    }
+}
+
+@Suite("shipped measurement scenario files")
+struct MeasurementScenarioFileTests {
+    @Test("the example files run on the topologies they name, every flow delivered", arguments: [
+        ("pcie-bench-workstation", "workstation-no-acs"), ("p2p-latency-gpu8", "gpu8-gen4-switches"),
+    ])
+    func examples(_ file: String, _ topology: String) throws {
+        let runner = try WorkloadRunner(try LoadedTopology.load(path: topologyPath(topology)), seed: 7, jobs: 2)
+        let w = try ScenarioFile.read(path: repositoryRoot.appendingPathComponent("scenarios/\(file).xml").path, fabric: runner.fabric)
+        let r = RunReport(result: try runner.run(w), runner: runner, topologyFile: "topologies/\(topology).xml")
+        #expect(!r.flows.isEmpty)
+        for f in r.flows { #expect(f.status == "ok" && f.delivered == f.bytes, "\(f.phase): \(f.label)") }
+        if file == "pcie-bench-workstation" {
+            let inReach = try #require(r.flows.first { $0.phase.hasSuffix("64K window") }).gigabytesPerSecond
+            let beyond = try #require(r.flows.first { $0.phase.hasSuffix("16M window") }).gigabytesPerSecond
+            #expect(beyond < 0.5 * inReach)
+        } else {
+            let near = try #require(r.flows.first { $0.phase.contains("same switch") }?.latencyMeanns)
+            let far = try #require(r.flows.first { $0.phase.contains("root complex") }?.latencyMeanns)
+            #expect(near < far)
         }
     }
 }
