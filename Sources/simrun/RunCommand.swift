@@ -22,7 +22,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Devices to use, by name or BDF, comma-separated.") var devices: String?
     @Option(help: "Read requests in flight per flow.") var queueDepth: Int?
     @Option(help: "Page size buffers are mapped with (4K or 2M).") var pageSize: String?
-    @Option(help: "iotlb-thrash working sets, comma-separated (e.g. 1M,16M,256M).") var workingSets: String?
+    @Option(help: "iotlb-thrash working sets, pcie-bench-window windows, pcie-bench-sizes window; comma-separated (e.g. 1M,16M,256M).") var workingSets: String?
+    @Option(help: "pcie-bench-sizes: transfer sizes swept; pcie-bench-window, p2p-bandwidth-latency latency: the first is the DMA size (e.g. 64,128,4K).")
+    var transferSizes: String?
     @Flag(help: "Use ATS where the requester supports it.") var ats = false
     @Flag(help: "P2P scenarios read the peer instead of writing it.") var read = false
     @Option(help: "Trace replay: the device whose IOMMU domain the trace's map/unmap events belong to.") var device: String?
@@ -51,6 +53,9 @@ struct RunCommand: ParsableCommand {
         if let p = options.pageBytes, p != 4096, p != 2 << 20, p != 1 << 30 { problems.append("--page-size: \(pageSize!) is not 4K, 2M or 1G") }
         if let workingSets {
             options.workingSets = workingSets.split(separator: ",").compactMap { bytes(String($0), "working-sets") }
+        }
+        if let transferSizes {
+            options.transferSizes = transferSizes.split(separator: ",").compactMap { bytes(String($0), "transfer-sizes") }
         }
         options.devices = devices.map { $0.split(separator: ",").map { String($0.trimmingSpaces) } }
         if let q = queueDepth, q < 1 { problems.append("--queue-depth must be at least 1") }

@@ -15,6 +15,9 @@ public struct ScenarioOptions: Sendable, Hashable {
     public var workingSets: [Int]?
     /// Use ATS for device-issued DMA where the device supports it.
     public var ats: Bool
+    /// pcie-bench-sizes: the transfer sizes swept; pcie-bench-window and the latency probes: the first is the
+    /// transfer size.
+    public var transferSizes: [Int]? = nil
     /// Operation for h2d/d2h-like scenarios is fixed; for p2p ones: `write` (default) or `read`.
     public var operation: TransportFlow.Operation
 
@@ -38,6 +41,7 @@ public struct ScenarioOptions: Sendable, Hashable {
         if let workingSets { o.append(("working-sets", workingSets.map { ByteSize.format(UInt64($0)) }.joined(separator: ","))) }
         if ats { o.append(("ats", "on")) }
         if operation == .read { o.append(("operation", "read")) }
+        if let transferSizes { o.append(("transfer-sizes", transferSizes.map { ByteSize.format(UInt64($0)) }.joined(separator: ","))) }
         return o
     }
 }
@@ -53,6 +57,10 @@ public enum BuiltInScenario: String, Sendable, CaseIterable {
     case allToAll = "all-to-all"
     case iotlbThrash = "iotlb-thrash"
     case acsAudit = "acs-audit"
+    case p2pBandwidthLatency = "p2p-bandwidth-latency"
+    case pcieBenchSizes = "pcie-bench-sizes"
+    case pcieBenchWindow = "pcie-bench-window"
+    case nvbandwidth
 
     public var summary: String {
         switch self {
@@ -65,6 +73,10 @@ public enum BuiltInScenario: String, Sendable, CaseIterable {
         case .allToAll: "every device writes to every other at once"
         case .iotlbThrash: "a device reads host memory over growing working sets, with 4 KiB and 2 MiB pages"
         case .acsAudit: "every endpoint pair: does P2P work, which port blocks or redirects it, what would change it"
+        case .p2pBandwidthLatency: "CUDA p2pBandwidthLatencyTest: uni/bidirectional bandwidth with P2P on and off (staged through host memory), one-way write latency"
+        case .pcieBenchSizes: "pcie-bench BW_RD, BW_WR, BW_RW and LAT_RD over transfer sizes 64 B..8 KiB at a fixed window"
+        case .pcieBenchWindow: "pcie-bench BW_RD of 64-byte DMAs at random offsets over windows 4 KiB..64 MiB (the IOTLB-reach knee), 4 KiB and 2 MiB pages"
+        case .nvbandwidth: "nvbandwidth: each GPU's host_to_device and device_to_host copy-engine bandwidth alone, bidirectional, and all GPUs at once"
         }
     }
 
@@ -73,6 +85,7 @@ public enum BuiltInScenario: String, Sendable, CaseIterable {
         switch self {
         case .iotlbThrash: 64 << 20
         case .acsAudit: 4096
+        case .pcieBenchSizes, .pcieBenchWindow: 1 << 20
         default: 64 << 20
         }
     }
@@ -91,6 +104,10 @@ public enum BuiltInScenario: String, Sendable, CaseIterable {
         case .allToAll: phases = try b.allToAll()
         case .iotlbThrash: phases = try b.iotlbThrash()
         case .acsAudit: phases = []
+        case .p2pBandwidthLatency: phases = try b.p2pBandwidthLatency()
+        case .pcieBenchSizes: phases = try b.pcieBenchSizes()
+        case .pcieBenchWindow: phases = try b.pcieBenchWindow()
+        case .nvbandwidth: phases = try b.nvbandwidth()
         }
         return Workload(scenario: rawValue, options: options.described(defaultSize: defaultSize), phases: phases,
                         auditAllPairs: self == .acsAudit)

@@ -57,8 +57,30 @@ public enum ScenarioFile {
                 if ![4096, 2 << 20, 1 << 30].contains(page) { bag.error(d.line, "<dma> page=\"\(d["page"] ?? "")\" must be 4K, 2M or 1G") }
                 let offset = size("offset", 0) ?? 0
                 if offset >= 4096 { bag.error(d.line, "<dma> offset must be below 4K (an offset into the first page)") }
-                let buffer = size("buffer") ?? min(bytes, Workload.defaultBufferBytes)
-                if buffer > bytes * repeatCount { bag.error(d.line, "<dma> buffer (\(buffer) bytes) is larger than size x repeat") }
+                // access: stream (one stream of size x repeat through the buffer), or pcie-bench's DMAs of `size`
+                // bytes each at sequential or seeded-random offsets inside the buffer (the window).
+                let accessName = d["access"] ?? "stream"
+                var access: TransportFlow.Access? = nil
+                switch accessName {
+                case "stream": access = nil
+                case "sequential": access = .sequential
+                case "random":
+                    let seedText = d["seed"] ?? "1"
+                    if let seed = UInt64(seedText) { access = .random(seed: seed) } else {
+                        bag.error(d.line, "<dma> seed=\"\(seedText)\" is not a number")
+                    }
+                default: bag.error(d.line, "<dma> access=\"\(accessName)\" must be stream, sequential or random")
+                }
+                if d["seed"] != nil, accessName != "random" { bag.error(d.line, "<dma> seed applies only to access=\"random\"") }
+                let perDMA = accessName == "sequential" || accessName == "random"
+                // The default window holds every DMA once (whole 4 KiB pages), at most the default buffer.
+                let buffer = size("buffer") ?? (perDMA ? min((bytes * repeatCount + 4095) / 4096 * 4096, Workload.defaultBufferBytes)
+                                                       : min(bytes, Workload.defaultBufferBytes))
+                if !perDMA, buffer > bytes * repeatCount { bag.error(d.line, "<dma> buffer (\(buffer) bytes) is larger than size x repeat") }
+                if perDMA {
+                    if buffer < bytes { bag.error(d.line, "<dma> buffer (the window, \(buffer) bytes) is smaller than one \(bytes)-byte DMA") }
+                    if buffer % 4096 != 0, buffer > 4096 { bag.error(d.line, "<dma> buffer (the window) must be a multiple of 4K with access=\"\(accessName)\"") }
+                }
                 guard let start = Duration.parse(d["start"] ?? "0ns") else {
                     bag.error(d.line, "<dma> start=\"\(d["start"] ?? "")\" is not a time")
                     continue
@@ -72,6 +94,10 @@ public enum ScenarioFile {
                                          usesATS: d["ats"] == "true" || d["ats"] == "1",
                                          mapping: d["mapping"] == "unmapped" ? .unmapped : .map, start: start)
                     o.offset = offset
+                    if perDMA, let access {
+                        o.transferBytes = bytes
+                        o.access = access
+                    }
                     ops.append(o)
                 }
             }

@@ -112,6 +112,7 @@ extension RunReport {
             f.latencyP50ns = ns(t.latency.value(atQuantile: 0.5))
             f.latencyP99ns = ns(t.latency.value(atQuantile: 0.99))
             f.latencyMaxns = ns(t.latency.max)
+            f.latencyMeanns = Double(t.latency.mean) / 1000
             f.histogram = t.latency.buckets.filter { $0.count > 0 }.map { (ns($0.lowerBound), $0.count) }
         }
         f.blockedTLPs = t.blockedTLPs
@@ -330,7 +331,7 @@ extension RunReport {
             if flows.contains(where: { $0.phaseKind == "all" }) { rows.append(["all (sum)", "-", gb(total)]) }
             return [Table(title: scenario == "h2d" ? "Host to device (GB/s)" : "Device to host (GB/s)", columns: ["device", "alone", "all at once"], rows: rows)]
         default:
-            return []
+            return MeasurementTables.tables(scenario, flows)  // BuiltIn/MeasurementTables.swift
         }
     }
 

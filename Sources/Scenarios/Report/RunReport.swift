@@ -35,6 +35,9 @@ public struct RunReport: Sendable {
         /// ACS redirects the request met (BDFs).
         public var redirectedAt: [String]
         public var crossesRootComplex: Bool
+        /// Mean latency (ns): per request for reads; per TLP for streamed writes, per DMA for writes with a transfer
+        /// size (first TLP issued to last byte landed). nil when nothing was recorded.
+        public var latencyMeanns: Double? = nil
     }
 
     public struct Link: Sendable {

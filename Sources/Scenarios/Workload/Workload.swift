@@ -46,6 +46,11 @@ public struct DMAOperation: Sendable, Hashable {
     public var start: Picoseconds
     /// The buffer starts this many bytes into its first page (unaligned DMA splits at 4 KiB boundaries).
     public var offset: Int = 0
+    /// pcie-bench's experiments: each DMA moves this many bytes (`bytes / transferBytes` DMAs), placed in the
+    /// buffer (the window) by `access`; nil: one stream of `bytes` through the buffer.
+    public var transferBytes: Int? = nil
+    /// Where each DMA of `transferBytes` starts in the window (sequential, or seeded random).
+    public var access: TransportFlow.Access = .sequential
 
     public init(label: String, requester: Int, target: DMATarget, operation: TransportFlow.Operation, bytes: Int,
                 bufferBytes: Int? = nil, queueDepth: Int? = nil, pageBytes: Int = 4096, usesATS: Bool = false,

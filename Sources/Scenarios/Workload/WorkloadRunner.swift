@@ -176,10 +176,12 @@ public struct WorkloadRunner: @unchecked Sendable {
             outcomes.append(outcome)
             if let target {
                 flowOf.append(flows.count)
+                // With a transfer size the buffer is the window every DMA lands in; else a stream wraps through it.
+                let window = op.transferBytes != nil || op.bytes > op.bufferBytes ? op.bufferBytes : nil
                 flows.append(TransportFlow(requester: op.requester, target: target, operation: op.operation, bytes: op.bytes,
-                                           start: op.start, queueDepth: op.queueDepth,
-                                           workingSetBytes: op.bytes > op.bufferBytes ? op.bufferBytes : nil,
-                                           mappingPageBytes: op.pageBytes, usesATS: op.usesATS))
+                                           start: op.start, queueDepth: op.queueDepth, workingSetBytes: window,
+                                           mappingPageBytes: op.pageBytes, usesATS: op.usesATS,
+                                           transferBytes: op.transferBytes, access: op.access))
             } else {
                 flowOf.append(nil)
             }

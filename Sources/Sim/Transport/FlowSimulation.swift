@@ -28,6 +28,9 @@ public enum FlowModelLimit: String, Sendable, Hashable, CaseIterable {
     case headOfLine = "head-of-line blocking"
     /// Some pages of the buffer translate and others fault: part of the flow is blocked, part delivered.
     case partialMapping = "part of the buffer faults"
+    /// Per-DMA transfers (a transfer size, sequential or random offsets in a window, write DMAs in flight) or a
+    /// per-direction issue rate: the TLP mix, fences and pacing per DMA are not modelled by rates.
+    case dmaShape = "per-DMA transfers or per-direction issue rate"
 }
 
 /// What the flow model answered: a transport result (rates, completion times, link use; no latency
@@ -170,6 +173,7 @@ struct FlowSolver {
             // Translation at the IOMMU: every page that is not in the IOTLB costs a walk (in-order per flow).
             var lim: [FlowModelLimit] = []
             if c.usesATS { lim.append(.ats) }
+            if c.transfer > 0 || !m.engineReadInterval.isEmpty { lim.append(.dmaShape) }
             for u in p.iommus {
                 let shift = c.pageShift
                 let levels = max(1, m.iommuWalkLevels[u] - max(0, shift - 12) / 9)

@@ -45,10 +45,27 @@ public struct TransportFlow: Sendable, Hashable {
     public var usesATS: Bool
     /// Relaxed Ordering attribute on the requests (and their completions).
     public var relaxedOrdering: Bool
+    /// When set, the flow is `bytes / transferBytes` DMAs of this many bytes each (pcie-bench's transfer size),
+    /// each split at MPS/MRRS and 4 KiB on its own and placed in the window `[base, base + workingSetBytes)`
+    /// by `access`. A posted-write DMA retires when its last byte lands at the completer; `queueDepth` then bounds
+    /// the write DMAs in flight too (a copy engine's fence: the next DMA waits for the previous one to land), and
+    /// the flow's latency is recorded per DMA (first TLP issued to last byte landed). nil: one stream of `bytes`.
+    public var transferBytes: Int?
+    /// Where each DMA of `transferBytes` starts inside the window.
+    public var access: Access
+
+    /// Where the DMAs of a flow with a transfer size start inside its window of `W` bytes (`W / S` slots of `S` bytes).
+    public enum Access: Sendable, Hashable {
+        /// DMA k at slot `k mod (W / S)`: consecutive, wrapping at the end of the window.
+        case sequential
+        /// DMA k at a slot drawn from a seeded generator (pcie-bench's random offsets; the same seed, the same slots).
+        case random(seed: UInt64)
+    }
 
     public init(requester: Int, target: Target, operation: Operation, bytes: Int, start: Picoseconds = 0,
                 queueDepth: Int? = nil, workingSetBytes: Int? = nil, mappingPageBytes: Int = 4096,
-                usesATS: Bool = false, relaxedOrdering: Bool = false) {
+                usesATS: Bool = false, relaxedOrdering: Bool = false, transferBytes: Int? = nil,
+                access: Access = .sequential) {
         self.requester = requester
         self.target = target
         self.operation = operation
@@ -59,6 +76,8 @@ public struct TransportFlow: Sendable, Hashable {
         self.mappingPageBytes = mappingPageBytes
         self.usesATS = usesATS
         self.relaxedOrdering = relaxedOrdering
+        self.transferBytes = transferBytes
+        self.access = access
     }
 }
 

@@ -439,6 +439,7 @@ extension TransportModel {
             engineIssueInterval[requester] = FineTime((1e12 / rate * Double(finePerPicosecond)).rounded())
         }
         engineFlows[requester].append(Int32(i))
+        for text in configureDMAEngine(flow: i, requester: requester, parameters: p) { problem(text) }  // TransportModel+DMA
         if ats, atcBase[requester] < 0 {
             atcBase[requester] = atcKeys.count
             atcEntries[requester] = p.atcEntries

@@ -8,12 +8,7 @@ extension TransportModel {
         guard !flowState[f].queuedAtSource, !flowState[f].issueScheduled, flowState[f].issuedBytes < flows[f].bytes,
               sim.now >= flows[f].start else { return }
         let requester = flowConfig[f].requester
-        let offset = UInt64(flowState[f].issuedBytes)
-        let workingSet = flowConfig[f].workingSet
-        let inSet = workingSet == .max ? offset : offset % workingSet
-        let address = flowConfig[f].base &+ inSet
-        var contiguous = UInt64(flows[f].bytes) - offset
-        if workingSet != .max { contiguous = min(contiguous, workingSet - inSet) }
+        let (address, contiguous, startsDMA) = nextAddress(f)
 
         if flowConfig[f].usesATS {
             let page = address >> UInt64(flowConfig[f].pageShift)
@@ -28,7 +23,7 @@ extension TransportModel {
                         flowState[f].atcLookups -= 1
                         return
                     }
-                    guard try paced(f, requester, &sim) else {
+                    guard try paced(f, requester, isRead: true, &sim) else {
                         engineTagsInUse[requester] -= 1
                         flowState[f].atcLookups -= 1
                         return
@@ -42,8 +37,11 @@ extension TransportModel {
         if isRead {
             guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
             guard try takeTag(f, requester, &sim) else { return }
+        } else if startsDMA {
+            // Write DMAs in flight (a copy engine's fence): the next starts once enough earlier ones have landed.
+            guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
         }
-        guard try paced(f, requester, &sim) else {
+        guard try paced(f, requester, isRead: isRead, &sim) else {
             if isRead { engineTagsInUse[requester] -= 1 }
             return
         }
@@ -65,6 +63,14 @@ extension TransportModel {
         if isRead {
             tlps[t].tag = Int32(allocateRequest(flow: f, bytes: piece.byteCount, page: .max, now: sim.now))
             flowState[f].outstanding += 1
+        } else if flowConfig[f].transfer > 0 {
+            // A write DMA: its TLPs carry the DMA's start; the last one (tag -2) retires the DMA when it lands.
+            if startsDMA {
+                flowState[f].dmaStart = sim.now
+                flowState[f].outstanding += 1
+            }
+            tlps[t].issued = flowState[f].dmaStart
+            tlps[t].tag = piece.byteCount == Int(contiguous) ? Self.lastWriteOfDMA : -1
         } else {
             tlps[t].tag = -1
         }
@@ -87,20 +93,94 @@ extension TransportModel {
         return true
     }
 
-    /// The issue-rate cap: true when the engine may issue now (and books the slot), else schedules a retry.
-    private mutating func paced(_ f: Int, _ requester: Int, _ sim: inout TransportEngine) throws(SchedulingError) -> Bool {
+    /// The issue-rate caps: true when the engine may issue now (and books the slot), else schedules a retry. The
+    /// engine-wide cap (`dma.issueRate`) spaces all TLPs; the per-direction caps (`dma.readIssueRate`,
+    /// `dma.writeIssueRate`) space read requests and posted writes each on their own clock.
+    private mutating func paced(_ f: Int, _ requester: Int, isRead: Bool, _ sim: inout TransportEngine) throws(SchedulingError) -> Bool {
         let interval = engineIssueInterval[requester]
-        guard interval > 0 else { return true }
+        let own = engineReadInterval.isEmpty ? 0 : (isRead ? engineReadInterval[requester] : engineWriteInterval[requester])
+        guard interval > 0 || own > 0 else { return true }
         let now = fine(sim.now)
         let next = engineNextIssue[requester]
-        if next > now {
+        let ownNext = own > 0 ? (isRead ? engineNextRead[requester] : engineNextWrite[requester]) : 0
+        let earliest = max(interval > 0 ? next : 0, ownNext)
+        if earliest > now {
             flowState[f].issueScheduled = true
-            try sim.schedule(.issue(Int32(f)), at: ceilPicoseconds(next))
+            try sim.schedule(.issue(Int32(f)), at: ceilPicoseconds(earliest))
             return false
         }
         // On time when the retry came at the slot's picosecond; otherwise the engine was idle.
-        engineNextIssue[requester] = (now - next < finePerPicosecond ? next : now) + interval
+        if interval > 0 { engineNextIssue[requester] = (now - next < finePerPicosecond ? next : now) + interval }
+        if own > 0 {
+            let booked = (now - ownNext < finePerPicosecond ? ownNext : now) + own
+            if isRead { engineNextRead[requester] = booked } else { engineNextWrite[requester] = booked }
+        }
         return true
+    }
+
+    /// The tag a posted write carries when it is the last TLP of a DMA (writes otherwise carry -1).
+    static var lastWriteOfDMA: Int32 { -2 }
+
+    /// Where the flow's next TLP starts, how many bytes from there belong to the same DMA (or stream), and whether
+    /// it is a DMA's first TLP. Without a transfer size the flow streams through its working set; with one, DMA k
+    /// covers `[slot(k) * S, slot(k) * S + S)` of the window, slot(k) sequential or drawn from the seed.
+    @inline(__always)
+    private func nextAddress(_ f: Int) -> (UInt64, UInt64, Bool) {
+        let offset = UInt64(flowState[f].issuedBytes)
+        let transfer = UInt64(flowConfig[f].transfer)
+        if transfer > 0 {
+            let k = offset / transfer
+            let within = offset - k * transfer
+            let slots = flowConfig[f].transferSlots
+            let slot = flowConfig[f].randomSeed.map { Self.mix($0 &+ k) % slots } ?? k % slots
+            let left = min(transfer - within, UInt64(flows[f].bytes) - offset)
+            return (flowConfig[f].base &+ slot * transfer &+ within, left, within == 0)
+        }
+        let workingSet = flowConfig[f].workingSet
+        let inSet = workingSet == .max ? offset : offset % workingSet
+        var contiguous = UInt64(flows[f].bytes) - offset
+        if workingSet != .max { contiguous = min(contiguous, workingSet - inSet) }
+        return (flowConfig[f].base &+ inSet, contiguous, false)
+    }
+
+    /// SplitMix64's output function (Steele, Lea & Flood 2014): a well-mixed 64-bit value for each DMA index.
+    @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The flow's per-DMA shape and its requester's per-direction issue rates (called by buildFlow). Returns the
+    /// problems found.
+    mutating func configureDMAEngine(flow i: Int, requester: Int, parameters p: TransportParameters) -> [String] {
+        var problems: [String] = []
+        let flow = flows[i]
+        if let s = flow.transferBytes {
+            let window = flow.workingSetBytes ?? flow.bytes
+            if s <= 0 { problems.append("transfer size \(s) must be positive") }
+            else if flow.bytes % s != 0 { problems.append("bytes \(flow.bytes) are not a whole number of \(s)-byte DMAs") }
+            else if window < s { problems.append("window \(window) is smaller than one \(s)-byte DMA") }
+            else {
+                flowConfig[i].transfer = s
+                flowConfig[i].transferSlots = UInt64(window / s)
+                if case .random(let seed) = flow.access { flowConfig[i].randomSeed = seed }
+            }
+        }
+        if p.readIssueRate != nil || p.writeIssueRate != nil {
+            if engineReadInterval.isEmpty {
+                let n = engineTagLimit.count
+                engineReadInterval = [FineTime](repeating: 0, count: n)
+                engineWriteInterval = [FineTime](repeating: 0, count: n)
+                engineNextRead = [FineTime](repeating: 0, count: n)
+                engineNextWrite = [FineTime](repeating: 0, count: n)
+            }
+            func interval(_ rate: Double) -> FineTime { FineTime((1e12 / rate * Double(finePerPicosecond)).rounded()) }
+            if let r = p.readIssueRate { engineReadInterval[requester] = interval(r) }
+            if let w = p.writeIssueRate { engineWriteInterval[requester] = interval(w) }
+        }
+        return problems
     }
 
     /// An ATS Translation Request (MRd with AT = 01b, PCIe Base §10.2.2) for one page; the flow waits for it.

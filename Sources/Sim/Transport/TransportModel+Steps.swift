@@ -65,9 +65,12 @@ extension TransportModel {
                 if held >= 0 { try releaseBuffer(of: t, at: held, &sim) }
                 if tlps[t].kind == .memoryWrite {
                     let f = Int(tlps[t].flow)
-                    flowLatency[f].record(sim.now - tlps[t].issued)
+                    let endsDMA = tlps[t].tag == Self.lastWriteOfDMA
+                    // Per TLP; with a transfer size, per DMA (its first TLP issued to its last byte landed).
+                    if flowConfig[f].transfer == 0 || endsDMA { flowLatency[f].record(sim.now - tlps[t].issued) }
                     delivered(f, Int(tlps[t].payload), sim.now)
                     freeTLP(t)
+                    if endsDMA { try retireWriteDMA(f, &sim) }
                     return
                 }
                 tlps[t].step = Int32(s + 1)
@@ -206,6 +209,12 @@ extension TransportModel {
         }
     }
 
+    /// A write DMA's last byte landed (or was blocked): one fewer in flight, so the engine may start the next.
+    mutating func retireWriteDMA(_ f: Int, _ sim: inout TransportEngine) throws(SchedulingError) {
+        flowState[f].outstanding -= 1
+        try issue(f, &sim)
+    }
+
     /// The TLP stops here (the router's verdict, or an IOMMU fault): recorded, its buffer freed; a blocked read
     /// gives its tag back as an Unsupported Request completion would.
     mutating func block(_ t: Int, point: Int, _ sim: inout TransportEngine) throws(SchedulingError) {
@@ -225,6 +234,11 @@ extension TransportModel {
         switch kind {
         case .memoryWrite:
             flowState[f].blockedBytes += bytes
+            if r == Int(Self.lastWriteOfDMA) {
+                finishIfDone(f, sim.now)
+                try retireWriteDMA(f, &sim)
+                return
+            }
         case .memoryRead where requests[r].page != .max:
             // No translation: nothing more of the flow can go.
             flowState[f].blockedBytes += flows[f].bytes - flowState[f].issuedBytes

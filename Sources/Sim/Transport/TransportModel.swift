@@ -160,6 +160,11 @@ struct FlowConfig {
     var pageBytes: UInt64
     var pageShift: Int
     var usesATS: Bool
+    // Per-DMA transfers (TransportModel+DMA): bytes per DMA (0: one stream), slots of that size in the window,
+    // and the seed of random slots (nil: sequential).
+    var transfer: Int = 0
+    var transferSlots: UInt64 = 1
+    var randomSeed: UInt64? = nil
 }
 
 /// A flow's running state and results.
@@ -178,6 +183,8 @@ struct FlowState {
     var firstDeliveryBytes = 0
     var lastDelivery: Picoseconds? = nil
     var atcPage: UInt64 = .max
+    /// Per-DMA transfers: when the write DMA being issued issued its first TLP.
+    var dmaStart: Picoseconds = 0
     var translationPending = false
     var atcLookups = 0
     var atcHits = 0
@@ -231,6 +238,12 @@ struct TransportModel {
     var engineNextIssue: [FineTime] = []
     var engineFlows: [[Int32]] = []
     var engineWaiters: [Int] = []
+    /// Per-direction issue-rate caps (`dma.readIssueRate`, `dma.writeIssueRate`; TransportModel+DMA); empty
+    /// when no requester has one.
+    var engineReadInterval: [FineTime] = []
+    var engineWriteInterval: [FineTime] = []
+    var engineNextRead: [FineTime] = []
+    var engineNextWrite: [FineTime] = []
     /// ATC storage per function: base index into `atcKeys` (-1: none) and entries.
     var atcBase: [Int] = []
     var atcEntries: [Int] = []

@@ -114,6 +114,16 @@ public struct TransportParameters: Sendable, Hashable {
     public var issueRate: Double? = nil
     /// `dma.outstandingReads`: read requests in flight per requester. nil: `outstanding-reads`, else the tag limit.
     public var outstandingReads: Int? = nil
+    /// `dma.readIssueRate`: read requests (and ATS translation requests) per second the DMA engine issues at
+    /// most, on top of `dma.issueRate`. nil: no separate read limit. A device's engines fetch and post through
+    /// different pipelines (descriptor/read engines vs. write engines), so one `issue-rate` cannot fit both
+    /// directions (issue #16). No per-class default: no public source gives a per-direction issue rate for a GPU
+    /// copy engine, an NVMe controller, a NIC or an FPGA DMA core (docs/TRANSPORT.md, "DMA engines"); set it per
+    /// device from a measurement.
+    public var readIssueRate: Double? = nil
+    /// `dma.writeIssueRate`: posted write TLPs per second the DMA engine issues at most, on top of
+    /// `dma.issueRate`. nil: no separate write limit (no public per-class source, as for reads).
+    public var writeIssueRate: Double? = nil
     /// `endpoint.completerLatency`: an endpoint answering a peer's read, from request to completions. Default
     /// 500 ns: assumed like host memory (``memoryLatency``); device memory behind a BAR is DRAM/HBM behind the
     /// device's own fabric.
@@ -223,6 +233,14 @@ extension TransportParameters {
         Name(name: "dma.outstandingReads", valueSyntax: "count", summary: "read requests in flight per requester") {
             guard let v = Int($1), v > 0 else { return false }
             $0.outstandingReads = v; return true
+        },
+        Name(name: "dma.readIssueRate", valueSyntax: "TLPs per second", summary: "read requests issued per second at most") {
+            guard let v = Double($1), v > 0, v.isFinite else { return false }
+            $0.readIssueRate = v; return true
+        },
+        Name(name: "dma.writeIssueRate", valueSyntax: "TLPs per second", summary: "posted writes issued per second at most") {
+            guard let v = Double($1), v > 0, v.isFinite else { return false }
+            $0.writeIssueRate = v; return true
         },
         Name(name: "endpoint.completerLatency", valueSyntax: "duration", summary: "peer read request to completions") {
             guard let v = $1.duration else { return false }
