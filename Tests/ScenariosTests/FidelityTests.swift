@@ -157,7 +157,14 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 #expect(derived[key].map { abs($0 * 1e9 - bw.bytesPerSecond) < 1e6 } == true, "\(key)")
             }
         }
+        #expect(derived["iommu.vtd.walkLatency"].map { abs($0 * 1000 - Double(IOMMUUnit.defaultWalkLatency(.vtd))) < 1 } == true)
         for row in DeviceDefaults.table {
+            for (name, value) in [("readIssueRate", row.readIssueRate), ("writeIssueRate", row.writeIssueRate)] {
+                guard let value else { continue }
+                let key = "device.\(row.id).\(name)"
+                seen.insert(key)
+                #expect(derived[key].map { abs($0 * 1e6 - value) < 1e3 } == true, "\(key)")
+            }
             if let rate = row.peerWriteIngress {
                 let key = "device.\(row.id).peerWriteIngress"
                 seen.insert(key)

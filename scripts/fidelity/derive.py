@@ -16,6 +16,10 @@ link.ackWidthExponent: the model emits one Ack and one UpdateFC DLLP (8 bytes ea
 platform.*.rcP2PRateCap: the measured peer-to-peer rate through the root complex, when it is below every link on the
   path (the script checks that the links would allow more).
 platform.*.socketP2PBandwidth: the measured cross-socket P2P rate per direction (a bidirectional figure is halved).
+iommu.vtd.walkLatency: with 4 walks in flight over 4 levels, 64-byte reads that miss the IOTLB on every access
+  run at 4 / (4 * latency) reads per second, so latency = 1 / measured reads per second; the median over the rows.
+device.*.readIssueRate, device.*.writeIssueRate: 64-byte DMAs far below the link's rate: the measured DMAs per
+  second (one TLP each).
 device.*.peerWriteIngress: the measured P2P write rate into a device family's BAR per direction, when it is below its
   link's rate (a bidirectional figure is halved).
 """
@@ -66,7 +70,21 @@ def main():
         elif c.get("derives") != r["default"]: problems.append(f"case {r['id']} does not say derives=\"{r['default']}\"")
     for default, rs in sorted(by_default.items()):
         print(f"{default}:")
-        if default == "link.ackWidthExponent":
+        if default == "iommu.vtd.walkLatency":
+            values = []
+            for r in rs:
+                reads = r["value"] * 1e9 / 64
+                values.append(1e9 / reads)
+                print(f"  {r['id']}: {r['value']} GB/s of 64 B reads = {reads / 1e6:.2f} M/s -> {1e9 / reads:.2f} ns per level")
+            values.sort()
+            value = round(values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2, 1)
+            print(f"  median = {value} ns")
+        elif default.endswith("IssueRate"):
+            values = sorted(r["value"] * 1e9 / 64 / 1e6 for r in rs)
+            for r in rs: print(f"  {r['id']}: {r['value']} GB/s of 64 B DMAs = {r['value'] * 1e9 / 64 / 1e6:.3f} M/s")
+            value = round(values[len(values) // 2], 3)
+            print(f"  median = {value} M TLPs/s")
+        elif default == "link.ackWidthExponent":
             alphas = []
             for r in rs:
                 a, interval, t = implied_alpha(r["gen"], r["width"], r["mps"], r["value"])

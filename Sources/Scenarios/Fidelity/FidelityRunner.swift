@@ -88,7 +88,7 @@ public enum FidelityRunner {
         case .failure(let e): result.problems = e.problems; return result
         case .success(let r): report = r
         }
-        let selected = report.flows.filter { globMatches(c.phase, $0.phase) && globMatches(c.flow, $0.label) }
+        let selected = report.flows.filter { globMatches(c.phase, $0.phase) && globMatches(c.kind, $0.phaseKind) && globMatches(c.flow, $0.label) }
         result.flows = selected.count
         guard !selected.isEmpty else {
             let phases = Array(Set(report.flows.map(\.phase))).sorted().prefix(8).joined(separator: "; ")

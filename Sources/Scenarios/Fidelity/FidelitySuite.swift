@@ -29,6 +29,8 @@ public struct FidelityCase: Sendable {
     public var scenario: String
     public var metric: Metric
     public var phase: String
+    /// Glob on the phase's kind (several phases of one scenario can share a name).
+    public var kind: String
     public var flow: String
     public var aggregate: Aggregate
     /// GB/s for throughput, nanoseconds for latency.
@@ -134,7 +136,7 @@ public struct FidelitySuite: Sendable {
             cases.append(FidelityCase(
                 id: id, line: c.line, machine: machine,
                 scenario: BuiltInScenario(rawValue: scenario) == nil ? resolve(scenario) : scenario,
-                metric: metric, phase: c["phase"] ?? "*", flow: c["flow"] ?? "*",
+                metric: metric, phase: c["phase"] ?? "*", kind: c["kind"] ?? "*", flow: c["flow"] ?? "*",
                 aggregate: FidelityCase.Aggregate(rawValue: c["aggregate"] ?? "sum") ?? .sum,
                 published: published, publishedText: publishedText, tolerance: tolerance, tool: c["tool"] ?? "",
                 source: c["source"] ?? "", location: c["location"], options: options, cmdline: cmdline, optionText: optionText,

@@ -10,12 +10,22 @@ public struct DeviceDefault: Sendable, Hashable {
     public var devices: [UInt16]
     /// Rate at which the device accepts peer-to-peer posted writes into its BARs (`endpoint.peerWriteIngress`); nil:
     /// its link decides.
-    public var peerWriteIngress: DataRate?
+    public var peerWriteIngress: DataRate? = nil
+    /// Read requests and posted write TLPs per second its DMA engine issues at most (`dma.readIssueRate`,
+    /// `dma.writeIssueRate`); nil: no limit.
+    public var readIssueRate: Double? = nil
+    public var writeIssueRate: Double? = nil
     public var source: String
 }
 
 public enum DeviceDefaults {
     public static let table: [DeviceDefault] = [
+        DeviceDefault(
+            id: "netronome-nfp6000", name: "Netronome NFP-6000 (pcie-bench firmware)", vendor: 0x19ee, devices: [0x6000],
+            readIssueRate: 62.316e6, writeIssueRate: 47.4e6,
+            source: """
+                readIssueRate: pb-bdw-t430.rd-64 (BW_DMA_RD of 64 B at 31.906 Gb/s on a Xeon E5-2630 v4 = 62.3 M reads/s);                 writeIssueRate: pb-hsw-x10srg.wr-64 (BW_DMA_WR of 64 B at 24.269 Gb/s on a Xeon E5-2637 v3 = 47.4 M writes/s),                 pcie-bench/data; both far below the Gen3 x8 link at 64 B, the same on every host (the engine's limit)
+                """),
         DeviceDefault(
             id: "nvidia-ga102-ad102", name: "NVIDIA GA102 / AD102 (RTX 3090, A6000, A40, A10, RTX 4090, RTX 6000 Ada, L40, L40S)",
             vendor: 0x10de, devices: [0x2204, 0x2230, 0x2235, 0x2236, 0x2684, 0x26b1, 0x26b5, 0x26b9],

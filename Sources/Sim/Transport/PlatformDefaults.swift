@@ -31,6 +31,8 @@ public struct PlatformDefault: Sendable, Hashable {
 public enum PlatformDefaults {
     /// `link.ackWidthExponent`, as scripts/fidelity/derive.py computes it (fidelity/derived-defaults.tsv).
     public static let derivedAckWidthExponent = 0.6
+    /// VT-d page-walk latency per level (`walk-latency`), as scripts/fidelity/derive.py computes it.
+    public static let derivedVTdWalkLatency: Picoseconds = 52_600
 
     /// The rows. Each value is what scripts/fidelity/derive.py computes from the fidelity/derivation.tsv rows named in
     /// `source` (fidelity/derived-defaults.tsv holds the same numbers; a test checks).

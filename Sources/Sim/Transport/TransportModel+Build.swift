@@ -73,6 +73,12 @@ struct TransportBuilder {
             p = applied
             if bridge == owner || functionParameters[bridge] == nil { problems += found }
         }
+        // The device family's defaults fill what no <param> set (DeviceDefaults: derived from published measurements).
+        if let d = e.functions[owner].device, let row = DeviceDefaults.row(for: t.devices[d].id) {
+            if p.readIssueRate == nil { p.readIssueRate = row.readIssueRate }
+            if p.writeIssueRate == nil { p.writeIssueRate = row.writeIssueRate }
+            if p.peerWriteIngress == nil { p.peerWriteIngress = row.peerWriteIngress }
+        }
         functionParameters[f] = p
         return p
     }
@@ -242,8 +248,7 @@ extension TransportModel {
             }
         }
         for f in b.e.functions.indices where b.e.functions[f].kind == .endpoint {
-            guard let rate = b.parameters(f).peerWriteIngress
-                    ?? DeviceDefaults.row(for: b.e.functions[f].device.map { t.devices[$0].id })?.peerWriteIngress else { continue }
+            guard let rate = b.parameters(f).peerWriteIngress else { continue }
             b.peerIngressServer[f] = addServer("\(b.fabric.name(f)) peer write ingress", rate, chargesReads: false)
         }
         b.chipServer = t.switchChips.map { chip in chip.bandwidth.map { addServer("chip \(chip.name) fabric", $0, chargesReads: false) } }

@@ -132,7 +132,7 @@ public enum TopologyReader {
                 name: e["name"] ?? "", kind: IOMMUKind(rawValue: e["kind"] ?? "none") ?? .none,
                 mode: IOMMUMode(rawValue: e["mode"] ?? "dma") ?? .dma,
                 iotlbEntries: int(e, "iotlb-entries") ?? 64, iotlbWays: int(e, "iotlb-ways") ?? 4, pageSizes: sizes,
-                walkLevels: int(e, "walk-levels") ?? 4, walkLatencyPerLevel: duration(e, "walk-latency") ?? 90_000,
+                walkLevels: int(e, "walk-levels") ?? 4, walkLatencyPerLevel: duration(e, "walk-latency"),
                 walksInFlight: int(e, "walks-in-flight") ?? 4)
         }
 
