@@ -1,0 +1,82 @@
+// Root-complex caps and cross-socket rates: the platform defaults (PlatformDefaults.swift), where they apply, what
+// overrides them, and that `simrun route` (Route.text) names them with their origin.
+import Testing
+@testable import Sim
+
+/// One root complex of the given CPU with three root ports (A, B, C: Gen4 x16 endpoints with a BAR each).
+private func platformMachine(family: String, model: String, rcAttributes: String = "") -> String {
+    func ep(_ n: String) -> String {
+        "<root-port id=\"8086:6f08\" gen=\"4\" width=\"16\"><endpoint name=\"\(n)\" class=\"gpu\" id=\"10de:1b38\" gen=\"4\" width=\"16\"><bar index=\"0\" size=\"16M\" bits=\"32\"/><bar index=\"1\" size=\"1G\" prefetchable=\"true\"/></endpoint></root-port>"
+    }
+    return topologyXML("""
+      <socket id="0" cpu-vendor="intel" cpu-family="6" cpu-model="\(model)"/>
+      <iommu name="dmar0" kind="vt-d" mode="passthrough"/>
+      <root-complex name="rc0" host-bridge="8086:6f00" iommu="dmar0" gen="4"\(rcAttributes)>\(ep("A"))\(ep("B"))\(ep("C"))</root-complex>
+    """)
+}
+
+@Suite struct PlatformDefaultsTests {
+    func rate(_ xml: String, _ make: (Fabric) -> [TransportFlow]) throws -> [Double] {
+        try runFlows(xml, make).flows.map { $0.steadyStateThroughput.bytesPerSecond / 1e9 }
+    }
+    func write(_ f: Fabric, _ a: String, _ b: String) -> TransportFlow {
+        TransportFlow(requester: f.f(a), target: .peer(function: f.f(b), bar: nil, offset: 0), operation: .write, bytes: 2 << 20)
+    }
+
+    @Test("a Broadwell-EP root complex caps P2P at its platform default; the cap is per egress port")
+    func broadwellCap() throws {
+        let xml = platformMachine(family: "6", model: "0x4f")
+        let one = try rate(xml) { [write($0, "A", "B")] }
+        #expect(abs(one[0] / 7.1 - 1) < 0.02, "\(one)")
+        // Two writers into one target share its egress port's cap (the NVMe fan-in of docs/FIDELITY.md).
+        let fanIn = try rate(xml) { [write($0, "A", "C"), write($0, "B", "C")] }
+        #expect(abs(fanIn.reduce(0, +) / 7.1 - 1) < 0.03, "\(fanIn)")
+        // Opposite directions leave through different ports: each gets the cap.
+        let both = try rate(xml) { [write($0, "A", "B"), write($0, "B", "A")] }
+        #expect(both.allSatisfy { abs($0 / 7.1 - 1) < 0.02 }, "\(both)")
+        // A CPU with no row has no cap: the link decides.
+        let skylake = try rate(platformMachine(family: "6", model: "0x55")) { [write($0, "A", "B")] }
+        #expect(skylake[0] > 20, "\(skylake)")
+        // The topology's attribute wins over the default.
+        let attribute = try rate(platformMachine(family: "6", model: "0x4f", rcAttributes: " p2p-rate-cap=\"3GB/s\"")) { [write($0, "A", "B")] }
+        #expect(abs(attribute[0] / 3 - 1) < 0.02, "\(attribute)")
+    }
+
+    @Test("a shared root complex caps aggregate DMA: three devices writing memory share dma-cap")
+    func aggregateDMACap() throws {
+        let xml = platformMachine(family: "6", model: "0x55", rcAttributes: " dma-cap=\"30GB/s\"")
+        let rates = try rate(xml) { f in
+            ["A", "B", "C"].map { TransportFlow(requester: f.f($0), target: .memory(memoryAddress), operation: .write, bytes: 2 << 20) }
+        }
+        #expect(abs(rates.reduce(0, +) / 30 - 1) < 0.03, "\(rates)")
+        #expect(rates.allSatisfy { abs($0 / 10 - 1) < 0.05 }, "\(rates)")
+        let alone = try rate(xml) { f in [TransportFlow(requester: f.f("A"), target: .memory(memoryAddress), operation: .write, bytes: 2 << 20)] }
+        #expect(alone[0] > 25, "one device alone runs at its link: \(alone)")
+    }
+
+    @Test("simrun route names each cap on its hop with where it comes from")
+    func routeShowsCaps() throws {
+        let r = try router(platformMachine(family: "6", model: "0x4f", rcAttributes: " dma-cap=\"30GB/s\""))
+        let p2p = r.request(.memoryWrite, from: "A", to: "B").text(r.fabric)
+        #expect(p2p.contains("P2P capped at 7.1GB/s (default for Intel Xeon E5 v4 / Core i7 Broadwell-E)"), "\(p2p)")
+        let dma = r.route(TLPRequest(kind: .memoryWrite, requester: r.f("A"), address: memoryAddress)).text(r.fabric)
+        #expect(dma.contains("DMA through this root complex capped at 30GB/s in all (dma-cap attribute)"), "\(dma)")
+    }
+
+    @Test("a socket link without bandwidth takes the platform's cross-socket P2P rate, and is an error on a CPU with none")
+    func socketDefault() throws {
+        func machine(_ family: String, _ model: String) -> String {
+            topologyXML("""
+              <socket id="0" cpu-vendor="amd" cpu-family="\(family)" cpu-model="\(model)"/>
+              <socket id="1" cpu-vendor="amd" cpu-family="\(family)" cpu-model="\(model)"/>
+              <socket-link a="0" b="1" kind="xgmi" latency="120ns"/>
+              <iommu name="i0" kind="amd-vi" mode="passthrough"/>
+              <root-complex name="rc0" socket="0" host-bridge="1022:1480" iommu="i0"><root-port id="1022:1483"><endpoint name="A" class="gpu" id="10de:20b0"><bar index="0" size="16M" bits="32"/><bar index="1" size="1G" prefetchable="true"/></endpoint></root-port></root-complex>
+              <root-complex name="rc1" socket="1" host-bridge="1022:1480" iommu="i0"><root-port id="1022:1483"><endpoint name="B" class="gpu" id="10de:20b0"><bar index="0" size="16M" bits="32"/><bar index="1" size="1G" prefetchable="true"/></endpoint></root-port></root-complex>
+            """)
+        }
+        let rome = try rate(machine("0x17", "0x31")) { [write($0, "A", "B")] }
+        #expect(abs(rome[0] / 20.2 - 1) < 0.02, "\(rome)")
+        #expect(throws: TransportError.self) { try runFlows(machine("0x17", "0x01")) { [write($0, "A", "B")] } }
+    }
+}
