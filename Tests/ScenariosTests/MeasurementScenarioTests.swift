@@ -168,6 +168,25 @@ struct MeasurementScenarioTests {
         #expect(h2d > 0 && bidir > 0)
     }
 
+    @Test("the tool-named built-ins are deterministic: identical reports twice", arguments: [
+        ("pcie-bench-window", "workstation-no-acs"), ("pcie-bench-sizes", "xeon-whitelisted"), ("nvbandwidth", "xeon-whitelisted"),
+        ("p2p-bandwidth-latency", "xeon-not-whitelisted"),
+    ])
+    func deterministic(_ scenario: String, _ topology: String) throws {
+        var options = ScenarioOptions(size: 64 << 10)
+        options.workingSets = scenario == "pcie-bench-window" ? [16 << 10, 4 << 20] : nil
+        options.transferSizes = scenario == "pcie-bench-sizes" ? [64, 1024] : nil
+        let a = try run(topology, scenario, options)
+        let b = try run(topology, scenario, options)
+        #expect(!a.tables.isEmpty && !a.flows.isEmpty)
+        #expect(a.json.serialized() == b.json.serialized())
+        #expect(a.html == b.html)
+        // A flow either moved its bytes, or says why not in a finding.
+        for f in a.flows where f.status != "ok" {
+            #expect(a.findings.contains { $0.requester.hasPrefix(f.requester + " ") }, "\(f.label): \(f.status) without a finding")
+        }
+    }
+
     @Test("malformed access attributes give file:line: error:")
     func malformed() throws {
         let runner = try WorkloadRunner(try LoadedTopology.load(path: topologyPath("fpga-nvme")))

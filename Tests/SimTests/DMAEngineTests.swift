@@ -58,6 +58,22 @@ func gbps(_ flow: TransportResult.Flow) -> Double { flow.steadyStateThroughput.b
         }
     }
 
+    @Test("a read DMA above MRRS is several requests issued together; with a transfer size the queue depth counts DMAs")
+    func readDMAs() throws {
+        // 4 KiB DMAs with MRRS 512: 8 requests each. QD1 = one DMA at a time, its 8 requests in flight at once.
+        let lone = try runFlows(Self.gen3x8) { [dmaFlow($0, .read, transfer: 64, count: 1)] }.flows[0]
+        let dma = try runFlows(Self.gen3x8) { [dmaFlow($0, .read, transfer: 4096, count: 16, queueDepth: 1)] }.flows[0]
+        #expect(dma.requestTLPs == 16 * 8 && dma.latency.count == 16)
+        // One DMA: a round trip plus 4 KiB of completions on the wire, far less than 8 round trips one by one.
+        let link = try LinkEfficiency(generation: .gen3, width: 8, dllpAccounting: .widthScaled)
+        let wire = Double(4096) / link.readBandwidth(transferBytes: 4096).bytesPerSecond * 1e12
+        #expect(Double(dma.latency.mean) < Double(lone.latency.mean) + wire * 1.1, "\(dma.latency.mean)")
+        #expect(Double(dma.latency.mean) > Double(lone.latency.mean) + wire * 0.8, "\(dma.latency.mean)")
+        // One DMA at a time: the span is the sum of the DMAs' latencies.
+        let span = try #require(dma.completionTime)
+        #expect(abs(Double(span) / Double(16 * dma.latency.mean) - 1) < 0.03)
+    }
+
     @Test("one-way posted-write latency is recorded per DMA (first TLP issued to last byte landed); QD bounds write DMAs")
     func writeLatency() throws {
         // 100 ns of flight on the link, so that latency, not the wire, sets a serialized writer's pace.

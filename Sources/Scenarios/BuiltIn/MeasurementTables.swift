@@ -19,7 +19,7 @@ enum MeasurementTables {
     static func f2(_ v: Double) -> String { String(format: "%.2f", v) }
     /// A cell: the value, marked `X` when a flow of it was blocked or refused (as p2p-matrix marks them).
     static func cell(_ flows: [Flow], _ value: Double?, _ format: (Double) -> String) -> String {
-        guard let value else { return "n/a" }
+        guard let value else { return flows.contains { $0.status != "ok" } ? "X" : "n/a" }
         return (flows.contains { $0.status != "ok" } ? "X " : "") + format(value)
     }
 

@@ -47,9 +47,10 @@ public struct TransportFlow: Sendable, Hashable {
     public var relaxedOrdering: Bool
     /// When set, the flow is `bytes / transferBytes` DMAs of this many bytes each (pcie-bench's transfer size),
     /// each split at MPS/MRRS and 4 KiB on its own and placed in the window `[base, base + workingSetBytes)`
-    /// by `access`. A posted-write DMA retires when its last byte lands at the completer; `queueDepth` then bounds
-    /// the write DMAs in flight too (a copy engine's fence: the next DMA waits for the previous one to land), and
-    /// the flow's latency is recorded per DMA (first TLP issued to last byte landed). nil: one stream of `bytes`.
+    /// by `access`. `queueDepth` then counts DMAs in flight: a read DMA (its requests issued together) until its
+    /// last completion is back, a posted-write DMA until its last byte lands at the completer (a copy engine's
+    /// fence: the next DMA waits for it); the flow's latency is recorded per DMA (first TLP issued to last
+    /// completion back, or to last byte landed). nil: one stream of `bytes`.
     public var transferBytes: Int?
     /// Where each DMA of `transferBytes` starts inside the window.
     public var access: Access

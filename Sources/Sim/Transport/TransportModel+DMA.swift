@@ -34,12 +34,14 @@ extension TransportModel {
             }
         }
         let isRead = flowConfig[f].isRead
+        let perDMA = flowConfig[f].transfer > 0
+        // The queue depth counts read requests in flight, or with a transfer size DMAs in flight (reads and writes:
+        // a DMA is in flight from its first TLP until its last completion came back or its last byte landed).
+        if !perDMA || startsDMA {
+            guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
+        }
         if isRead {
-            guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
             guard try takeTag(f, requester, &sim) else { return }
-        } else if startsDMA {
-            // Write DMAs in flight (a copy engine's fence): the next starts once enough earlier ones have landed.
-            guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
         }
         guard try paced(f, requester, isRead: isRead, &sim) else {
             if isRead { engineTagsInUse[requester] -= 1 }
@@ -60,15 +62,18 @@ extension TransportModel {
         tlps[t].issued = sim.now
         tlps[t].held = -1
         tlps[t].step = flowConfig[f].requestStart
-        if isRead {
-            tlps[t].tag = Int32(allocateRequest(flow: f, bytes: piece.byteCount, page: .max, now: sim.now))
+        if perDMA, startsDMA {
+            flowState[f].dmaStart = sim.now
             flowState[f].outstanding += 1
-        } else if flowConfig[f].transfer > 0 {
+        }
+        if isRead {
+            // With a transfer size a request carries its DMA's start, and the DMA's last request retires the DMA.
+            let r = allocateRequest(flow: f, bytes: piece.byteCount, page: .max, now: perDMA ? flowState[f].dmaStart : sim.now)
+            requests[r].endsDMA = perDMA && piece.byteCount == Int(contiguous)
+            tlps[t].tag = Int32(r)
+            if !perDMA { flowState[f].outstanding += 1 }
+        } else if perDMA {
             // A write DMA: its TLPs carry the DMA's start; the last one (tag -2) retires the DMA when it lands.
-            if startsDMA {
-                flowState[f].dmaStart = sim.now
-                flowState[f].outstanding += 1
-            }
             tlps[t].issued = flowState[f].dmaStart
             tlps[t].tag = piece.byteCount == Int(contiguous) ? Self.lastWriteOfDMA : -1
         } else {

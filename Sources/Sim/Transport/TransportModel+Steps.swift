@@ -34,6 +34,7 @@ extension TransportModel {
         requests[r].remaining = Int32(bytes)
         requests[r].issued = now
         requests[r].page = page
+        requests[r].endsDMA = false
         return r
     }
 
@@ -171,7 +172,8 @@ extension TransportModel {
         }
         delivered(f, bytes, sim.now)
         if requests[r].remaining <= 0 {
-            flowLatency[f].record(sim.now - requests[r].issued)
+            // Per request; with a transfer size, per DMA (its first request issued to its last completion back).
+            if flowConfig[f].transfer == 0 || requests[r].endsDMA { flowLatency[f].record(sim.now - requests[r].issued) }
             try releaseRequest(r, flow: f, isData: true, &sim)
         }
     }
@@ -198,7 +200,7 @@ extension TransportModel {
         requestFree = Int32(r)
         let requester = flowConfig[f].requester
         engineTagsInUse[requester] -= 1
-        if isData { flowState[f].outstanding -= 1 }
+        if isData, flowConfig[f].transfer == 0 || requests[r].endsDMA { flowState[f].outstanding -= 1 }
         try issue(f, &sim)
         if engineWaiters[requester] > 0 {
             for g in engineFlows[requester] where flowState[Int(g)].waitingForTag {

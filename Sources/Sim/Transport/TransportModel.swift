@@ -137,6 +137,8 @@ struct RequestRecord {
     var issued: Picoseconds
     /// The ATC page an ATS translation request fetches, or UInt64.max for a data read.
     var page: UInt64
+    /// The last request of a DMA of a flow with a transfer size (TransportModel+DMA): its completion retires the DMA.
+    var endsDMA = false
 }
 
 /// A flow's fixed configuration.
