@@ -32,7 +32,7 @@ func gbps(_ flow: TransportResult.Flow) -> Double { flow.steadyStateThroughput.b
         // each stream gets B_TLP · S / (S + N_wr·24 + N_req·24) when the two go in lockstep. The DES does not
         // lockstep them: each stream gets at least that, the reads more once completions, not the upstream
         // direction, limit them (from 512 B up).
-        let link = try LinkEfficiency(generation: .gen3, width: 8, dllpAccounting: .widthScaled)
+        let link = try modelLink(.gen3, 8)   // the link as the model accounts it (TransportParameters.ackWidthExponent)
         let lockstep = link.concurrentReadWriteBandwidth(transferBytes: size).bytesPerSecond * 8 / 1e9
         #expect(w > lockstep * 0.98 && r > lockstep * 0.98, "read \(r) write \(w) lockstep \(lockstep)")
         if size <= 256 {
@@ -65,7 +65,7 @@ func gbps(_ flow: TransportResult.Flow) -> Double { flow.steadyStateThroughput.b
         let dma = try runFlows(Self.gen3x8) { [dmaFlow($0, .read, transfer: 4096, count: 16, queueDepth: 1)] }.flows[0]
         #expect(dma.requestTLPs == 16 * 8 && dma.latency.count == 16)
         // One DMA: a round trip plus 4 KiB of completions on the wire, far less than 8 round trips one by one.
-        let link = try LinkEfficiency(generation: .gen3, width: 8, dllpAccounting: .widthScaled)
+        let link = try modelLink(.gen3, 8)   // the link as the model accounts it (TransportParameters.ackWidthExponent)
         let wire = Double(4096) / link.readBandwidth(transferBytes: 4096).bytesPerSecond * 1e12
         #expect(Double(dma.latency.mean) < Double(lone.latency.mean) + wire * 1.1, "\(dma.latency.mean)")
         #expect(Double(dma.latency.mean) > Double(lone.latency.mean) + wire * 0.8, "\(dma.latency.mean)")
