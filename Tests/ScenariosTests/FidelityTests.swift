@@ -165,6 +165,11 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 seen.insert(key)
                 #expect(derived[key].map { abs($0 * 1e6 - value) < 1e3 } == true, "\(key)")
             }
+            if let launch = row.launchLatency {
+                let key = "device.\(row.id).launchLatency"
+                seen.insert(key)
+                #expect(derived[key].map { abs($0 * 1000 - Double(launch)) < 1000 } == true, "\(key)")
+            }
             if let rate = row.peerWriteIngress {
                 let key = "device.\(row.id).peerWriteIngress"
                 seen.insert(key)
@@ -184,7 +189,9 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
             let c = suite.cases.first { $0.id == f[0] }
             #expect(c?.derives == f[1], "\(f[0])")
             if let c, let v = Double(f[6]) {
-                #expect(abs(c.published - v) / v < 0.001, "\(f[0]): suite \(c.published) GB/s vs derivation \(v)")
+                // derivation.tsv gives rates in GB/s and latencies in us; the suite keeps latencies in ns.
+                let published = c.metric == .latency ? c.published / 1000 : c.published
+                #expect(abs(published - v) / v < 0.001, "\(f[0]): suite \(published) vs derivation \(v)")
             }
         }
         #expect(suite.cases.filter { $0.derives != nil }.count == text.split(separator: "\n").filter { !$0.hasPrefix("#") }.count)

@@ -80,3 +80,33 @@ private func platformMachine(family: String, model: String, rcAttributes: String
         #expect(throws: TransportError.self) { try runFlows(machine("0x17", "0x01")) { [write($0, "A", "B")] } }
     }
 }
+
+@Suite struct LaunchLatencyTests {
+    static func machine(_ launch: String?) -> String {
+        transportMachine(gen: 5, width: 16, params: launch.map { "\n        <param name=\"dma.launchLatency\" value=\"\($0)\"/>\n    " } ?? "")
+    }
+
+    @Test("a launch latency adds to each DMA's latency at queue depth 1, and costs big DMAs almost nothing")
+    func launchLatency() throws {
+        let probe = { (xml: String) in try runFlows(xml) { [dmaFlow($0, .write, transfer: 16, count: 100, queueDepth: 1)] }.flows[0] }
+        let without = try probe(Self.machine(nil)), with = try probe(Self.machine("200ns"))
+        #expect(abs(Double(with.latency.mean - without.latency.mean) - 200_000) < 2_000, "\(without.latency.mean) -> \(with.latency.mean)")
+        // 100 DMAs one at a time: the span grows by 100 launches.
+        let span0 = try #require(without.completionTime), span1 = try #require(with.completionTime)
+        #expect(abs(Double(span1 - span0) / 100 - 200_000) < 5_000, "\(span0) -> \(span1)")
+        // Reads too: a QD1 64-byte read's round trip grows by the launch.
+        let read = { (xml: String) in try runFlows(xml) { [dmaFlow($0, .read, transfer: 64, count: 50, queueDepth: 1)] }.flows[0] }
+        #expect(abs(Double(try read(Self.machine("200ns")).latency.mean - read(Self.machine(nil)).latency.mean) - 200_000) < 2_000)
+        // 1 MiB DMAs with 4 in flight: the launches overlap the transfers.
+        let big = { (xml: String) in try runFlows(xml) { [dmaFlow($0, .write, transfer: 1 << 20, count: 16, window: 16 << 20, queueDepth: 4)] }.flows[0] }
+        let b0 = try big(Self.machine(nil)), b1 = try big(Self.machine("200ns"))
+        #expect(ratio(b1.steadyStateThroughput, b0.steadyStateThroughput) > 0.98, "\(b0.steadyStateThroughput) -> \(b1.steadyStateThroughput)")
+    }
+
+    @Test("GB202 GPUs get their derived launch latency; an explicit param wins")
+    func deviceDefault() throws {
+        let row = try #require(DeviceDefaults.row(for: PCIID(vendor: 0x10de, device: 0x2b85)))
+        #expect(row.launchLatency == 219_000)
+        #expect(DeviceDefaults.row(for: PCIID(vendor: 0x10de, device: 0x20b0)) == nil, "A100 is not in the GB202 row")
+    }
+}

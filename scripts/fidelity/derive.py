@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Recomputes the transport model's data-derived defaults from fidelity/derivation.tsv (docs/FIDELITY.md).
 
-Usage: scripts/fidelity/derive.py [--write]   (from the repository root)
+Usage: scripts/fidelity/derive.py [--write] [--simrun PATH]   (from the repository root; PATH defaults to
+.build/debug/simrun, needed for the launch-latency rows)
 Prints each default with the rows it comes from; without --write, exits 1 when fidelity/derived-defaults.tsv differs
 from what the rows give (CI runs it that way), or when a derivation row is missing from fidelity/suite.xml or
 publishes another figure there.
@@ -20,10 +21,12 @@ iommu.vtd.walkLatency: with 4 walks in flight over 4 levels, 64-byte reads that 
   run at 4 / (4 * latency) reads per second, so latency = 1 / measured reads per second; the median over the rows.
 device.*.readIssueRate, device.*.writeIssueRate: 64-byte DMAs far below the link's rate: the measured DMAs per
   second (one TLP each).
+device.*.launchLatency: the published per-copy latency less what the simulator gives for the same case with no launch
+  cost (simrun runs the case's machine with dma.launchLatency=0 on every root complex); the median.
 device.*.peerWriteIngress: the measured P2P write rate into a device family's BAR per direction, when it is below its
   link's rate (a bidirectional figure is halved).
 """
-import math, sys, os, xml.etree.ElementTree as ET
+import json, math, re, subprocess, sys, os, tempfile, xml.etree.ElementTree as ET
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 GT = {1: 2.5, 2: 5.0, 3: 8.0, 4: 16.0, 5: 32.0}
@@ -51,6 +54,26 @@ def implied_alpha(gen, width, mps, gbps):
 def payload_ceiling(gen, width, mps):
     return raw_gbps(gen, width) * (1 - 16 / width / ack_limit_symbols(gen, width, mps) - 4 / 1538) * mps / (mps + 24)
 
+def model_latency_without_launch(case, suite, simrun):
+    """The case's p50 latency (ns) from the simulator with dma.launchLatency forced to 0."""
+    machine = next(m for m in suite.iter("machine") if m.get("id") == case.get("machine"))
+    topology = os.path.join(ROOT, "fidelity", machine.get("topology"))
+    text = open(topology).read()
+    text = re.sub(r"(<root-complex\b[^>]*>)", r'\1<param name="dma.launchLatency" value="0ns"/>', text)
+    options = {o.get("name"): o.get("value") for o in case.iter("option")}
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "machine.xml")
+        open(path, "w").write(text)
+        args = [simrun, path, case.get("scenario"), "--format", "json", "--no-report", "--jobs", "1"]
+        for k in ("devices", "size"):
+            if k in options: args += [f"--{k}", options[k]]
+        out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0: raise SystemExit(f"{simrun} failed on {case.get('id')}: {out.stderr.strip()}")
+    flows = [f for f in json.loads(out.stdout)["flows"]
+             if f["phase"] == case.get("phase") and f.get("phase_kind") == case.get("kind")]
+    if not flows or flows[0]["latency_ns"] is None: raise SystemExit(f"no latency flow for {case.get('id')}")
+    return flows[0]["latency_ns"]["p50"]
+
 def main():
     rows = []
     with open(os.path.join(ROOT, "fidelity", "derivation.tsv")) as f:
@@ -70,7 +93,18 @@ def main():
         elif c.get("derives") != r["default"]: problems.append(f"case {r['id']} does not say derives=\"{r['default']}\"")
     for default, rs in sorted(by_default.items()):
         print(f"{default}:")
-        if default == "iommu.vtd.walkLatency":
+        if default.endswith(".launchLatency"):
+            simrun = sys.argv[sys.argv.index("--simrun") + 1] if "--simrun" in sys.argv else os.path.join(ROOT, ".build", "debug", "simrun")
+            values = []
+            for r in rs:
+                model = model_latency_without_launch(cases[r["id"]], suite, simrun)
+                published = r["value"] * 1000
+                values.append(published - model)
+                print(f"  {r['id']}: published {published:.0f} ns, simulated without launch {model:.1f} ns -> {published - model:.1f} ns")
+            values.sort()
+            value = round(values[len(values) // 2])
+            print(f"  median = {value} ns")
+        elif default == "iommu.vtd.walkLatency":
             values = []
             for r in rs:
                 reads = r["value"] * 1e9 / 64

@@ -102,7 +102,7 @@ extension RunReport {
             ("scenario", .object([("name", .string(scenario)), ("options", .object(options.map { ($0.0, .string($0.1)) })),
                                   ("seed", .int(Int64(bitPattern: seed))), ("kernel_cmdline", .string(kernelCommandLine))])),
             ("flows", .array(flows.map { f in .object([
-                ("phase", .string(f.phase)), ("label", .string(f.label)), ("requester", .string(f.requester)),
+                ("phase", .string(f.phase)), ("phase_kind", .string(f.phaseKind)), ("label", .string(f.label)), ("requester", .string(f.requester)),
                 ("requester_bdf", .string(f.requesterBDF)), ("target", .string(f.target)), ("operation", .string(f.operation)),
                 ("bytes", .int(Int64(f.bytes))), ("delivered_bytes", .int(Int64(f.delivered))), ("gbps", .double(f.gigabytesPerSecond)),
                 ("latency_ns", .object([("p50", num(f.latencyP50ns)), ("p99", num(f.latencyP99ns)), ("max", num(f.latencyMaxns))])),

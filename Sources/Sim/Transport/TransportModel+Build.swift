@@ -78,6 +78,7 @@ struct TransportBuilder {
             if p.readIssueRate == nil { p.readIssueRate = row.readIssueRate }
             if p.writeIssueRate == nil { p.writeIssueRate = row.writeIssueRate }
             if p.peerWriteIngress == nil { p.peerWriteIngress = row.peerWriteIngress }
+            if p.launchLatency == nil { p.launchLatency = row.launchLatency }
         }
         functionParameters[f] = p
         return p

@@ -40,6 +40,18 @@ extension TransportModel {
         if !perDMA || startsDMA {
             guard flowState[f].outstanding < flowConfig[f].queueDepth else { return }
         }
+        // A launch latency (dma.launchLatency): the engine takes the DMA on now and issues its first TLP later; the
+        // DMA's latency counts from the launch, as a copy's does from its submission.
+        if perDMA, startsDMA, flowConfig[f].launch > 0 {
+            if flowState[f].launchReadyAt < 0 {
+                flowState[f].launchBegan = sim.now
+                flowState[f].launchReadyAt = sim.now + flowConfig[f].launch
+                flowState[f].issueScheduled = true
+                try sim.schedule(.issue(Int32(f)), at: flowState[f].launchReadyAt)
+                return
+            }
+            guard sim.now >= flowState[f].launchReadyAt else { return }
+        }
         if isRead {
             guard try takeTag(f, requester, &sim) else { return }
         }
@@ -63,7 +75,8 @@ extension TransportModel {
         tlps[t].held = -1
         tlps[t].step = flowConfig[f].requestStart
         if perDMA, startsDMA {
-            flowState[f].dmaStart = sim.now
+            flowState[f].dmaStart = flowConfig[f].launch > 0 ? flowState[f].launchBegan : sim.now
+            flowState[f].launchReadyAt = -1
             flowState[f].outstanding += 1
         }
         if isRead {
@@ -170,6 +183,7 @@ extension TransportModel {
             else {
                 flowConfig[i].transfer = s
                 flowConfig[i].transferSlots = UInt64(window / s)
+                if let launch = p.launchLatency { flowConfig[i].launch = launch }
                 if case .random(let seed) = flow.access { flowConfig[i].randomSeed = seed }
             }
         }

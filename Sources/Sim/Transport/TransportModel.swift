@@ -167,6 +167,8 @@ struct FlowConfig {
     var transfer: Int = 0
     var transferSlots: UInt64 = 1
     var randomSeed: UInt64? = nil
+    /// Per write DMA: time from the engine taking it on to its first TLP (`dma.launchLatency`); 0: none.
+    var launch: Picoseconds = 0
 }
 
 /// A flow's running state and results.
@@ -185,8 +187,12 @@ struct FlowState {
     var firstDeliveryBytes = 0
     var lastDelivery: Picoseconds? = nil
     var atcPage: UInt64 = .max
-    /// Per-DMA transfers: when the write DMA being issued issued its first TLP.
+    /// Per-DMA transfers: when the write DMA being issued issued its first TLP (or was launched, with a launch latency).
     var dmaStart: Picoseconds = 0
+    /// With a launch latency: when the DMA being launched may issue its first TLP (-1: none being launched), and when
+    /// its launch began.
+    var launchReadyAt: Picoseconds = -1
+    var launchBegan: Picoseconds = 0
     var translationPending = false
     var atcLookups = 0
     var atcHits = 0

@@ -124,6 +124,10 @@ public struct TransportParameters: Sendable, Hashable {
     /// `dma.writeIssueRate`: posted write TLPs per second the DMA engine issues at most, on top of
     /// `dma.issueRate`. nil: no separate write limit (no public per-class source, as for reads).
     public var writeIssueRate: Double? = nil
+    /// `dma.launchLatency`: per DMA of a per-DMA flow (one with a transfer size), the time from the engine taking the
+    /// DMA on to its first TLP, counted in the DMA's latency: a copy engine's per-copy launch cost, which
+    /// `p2pBandwidthLatencyTest`'s latency includes. nil: the device family's default (``DeviceDefaults``), else none.
+    public var launchLatency: Picoseconds? = nil
     /// `endpoint.completerLatency`: an endpoint answering a peer's read, from request to completions. Default
     /// 500 ns: assumed like host memory (``memoryLatency``); device memory behind a BAR is DRAM/HBM behind the
     /// device's own fabric.
@@ -241,6 +245,10 @@ extension TransportParameters {
         Name(name: "dma.writeIssueRate", valueSyntax: "TLPs per second", summary: "posted writes issued per second at most") {
             guard let v = Double($1), v > 0, v.isFinite else { return false }
             $0.writeIssueRate = v; return true
+        },
+        Name(name: "dma.launchLatency", valueSyntax: "duration", summary: "per DMA: launch to first TLP") {
+            guard let v = $1.duration, v >= 0 else { return false }
+            $0.launchLatency = v; return true
         },
         Name(name: "endpoint.completerLatency", valueSyntax: "duration", summary: "peer read request to completions") {
             guard let v = $1.duration else { return false }
