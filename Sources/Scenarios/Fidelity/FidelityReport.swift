@@ -164,10 +164,14 @@ public struct FidelityReport: Sendable {
         svg += "<path d=\"\(band)\" fill=\"#e8e8e8\"/>\n"
         svg += "<line x1=\"\(px(lo))\" y1=\"\(py(lo))\" x2=\"\(px(hi))\" y2=\"\(py(hi))\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n"
         svg += "<rect x=\"\(pad)\" y=\"\(pad)\" width=\"\(size - 2 * pad)\" height=\"\(size - 2 * pad)\" fill=\"none\" stroke=\"#444\"/>\n"
+        // Ticks at 1, 2 and 5 per decade; a label closer than 30 px to the previous one is left out.
         var tick = lo
+        var lastLabel = -Double.infinity
         while tick <= hi * 1.0001 {
             for t in [tick, tick * 2, tick * 5] where t <= hi * 1.0001 {
-                let label = t >= 1 ? String(format: "%g", t) : String(format: "%g", t)
+                guard px(t) - lastLabel >= 30 else { continue }
+                lastLabel = px(t)
+                let label = String(format: "%g", t)
                 svg += "<text x=\"\(px(t))\" y=\"\(size - pad + 14)\" text-anchor=\"middle\">\(label)</text>"
                 svg += "<text x=\"\(pad - 4)\" y=\"\(py(t) + 4)\" text-anchor=\"end\">\(label)</text>\n"
             }
