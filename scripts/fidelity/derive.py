@@ -51,6 +51,10 @@ def implied_alpha(gen, width, mps, gbps):
     if width == 1: raise SystemExit("an x1 row cannot give alpha")
     return math.log(t / interval) / math.log(width), interval, t
 
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
 def payload_ceiling(gen, width, mps):
     return raw_gbps(gen, width) * (1 - 16 / width / ack_limit_symbols(gen, width, mps) - 4 / 1538) * mps / (mps + 24)
 
@@ -101,8 +105,7 @@ def main():
                 published = r["value"] * 1000
                 values.append(published - model)
                 print(f"  {r['id']}: published {published:.0f} ns, simulated without launch {model:.1f} ns -> {published - model:.1f} ns")
-            values.sort()
-            value = round(values[len(values) // 2])
+            value = round(median(values))
             print(f"  median = {value} ns")
         elif default == "iommu.vtd.walkLatency":
             values = []
@@ -110,13 +113,11 @@ def main():
                 reads = r["value"] * 1e9 / 64
                 values.append(1e9 / reads)
                 print(f"  {r['id']}: {r['value']} GB/s of 64 B reads = {reads / 1e6:.2f} M/s -> {1e9 / reads:.2f} ns per level")
-            values.sort()
-            value = round(values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2, 1)
+            value = round(median(values), 1)
             print(f"  median = {value} ns")
         elif default.endswith("IssueRate"):
-            values = sorted(r["value"] * 1e9 / 64 / 1e6 for r in rs)
             for r in rs: print(f"  {r['id']}: {r['value']} GB/s of 64 B DMAs = {r['value'] * 1e9 / 64 / 1e6:.3f} M/s")
-            value = round(values[len(values) // 2], 3)
+            value = round(median(r["value"] * 1e9 / 64 / 1e6 for r in rs), 3)
             print(f"  median = {value} M TLPs/s")
         elif default == "link.ackWidthExponent":
             alphas = []
@@ -134,8 +135,7 @@ def main():
                     problems.append(f"{r['id']}: {v} GB/s is not below the Gen{r['gen']} x{r['width']} link, so it shows no root-complex cap")
                 values.append(v)
                 print(f"  {r['id']}: {v} GB/s")
-            values.sort()
-            value = round(values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2, 3)
+            value = round(median(values), 3)
             print(f"  median = {value} GB/s")
         results[default] = value
     text = "# Written by scripts/fidelity/derive.py from fidelity/derivation.tsv; Sources/Sim/Transport/PlatformDefaults.swift\n" \

@@ -43,19 +43,7 @@ public enum Regression {
     /// Cases whose name contains `filter` (or matches it as a `*` glob).
     public static func selected(_ suite: Suite, _ filter: String?) -> [SuiteCase] {
         guard let filter, !filter.isEmpty else { return suite.cases }
-        if filter.contains("*") {
-            let parts = filter.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-            return suite.cases.filter { c in
-                var rest = Substring(c.name)
-                for (i, p) in parts.enumerated() {
-                    if i == 0 { guard rest.hasPrefix(p) else { return false }; rest = rest.dropFirst(p.count); continue }
-                    if i == parts.count - 1 { return p.isEmpty || rest.hasSuffix(p) }
-                    guard let r = rest.range(of: p) else { return false }
-                    rest = rest[r.upperBound...]
-                }
-                return rest.isEmpty
-            }
-        }
+        if filter.contains("*") { return suite.cases.filter { globMatches(filter, $0.name) } }
         return suite.cases.filter { $0.name.contains(filter) }
     }
 

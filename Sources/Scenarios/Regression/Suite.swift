@@ -47,17 +47,7 @@ public struct Suite: Sendable {
         let root = try SafeXML.load(bytes, file: file, schema: .suite)
         // Paths relative to the suite file, kept relative to the working directory when the suite's path is.
         let dir = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
-        func resolve(_ p: String) -> String {
-            if p.hasPrefix("/") { return p }
-            var parts: [Substring] = []
-            for c in (dir + "/" + p).split(separator: "/", omittingEmptySubsequences: false) {
-                if c == "." || (c.isEmpty && !parts.isEmpty) { continue }
-                if c == "..", let last = parts.last, last != "..", !last.isEmpty { parts.removeLast(); continue }
-                parts.append(c)
-            }
-            let joined = parts.joined(separator: "/")
-            return joined.isEmpty ? "." : joined
-        }
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : normalizedPath(dir + "/" + p) }
         var bag = DiagnosticBag(file: file)
         var cases: [SuiteCase] = []
         var names = Set<String>()
