@@ -144,6 +144,7 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
             if parts.count == 2, let v = Double(parts[1]) { derived[String(parts[0])] = v }
         }
         #expect(derived["link.ackWidthExponent"] == TransportParameters().ackWidthExponent)
+        #expect(derived["fabric.duplexShare"] == PlatformDefaults.derivedDuplexShare)
         var seen = Set<String>()
         for row in PlatformDefaults.table {
             if let cap = row.rootComplexP2PRateCap {

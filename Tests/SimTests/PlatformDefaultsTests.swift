@@ -31,9 +31,16 @@ private func platformMachine(family: String, model: String, rcAttributes: String
         // Two writers into one target share its egress port's cap (the NVMe fan-in of docs/FIDELITY.md).
         let fanIn = try rate(xml) { [write($0, "A", "C"), write($0, "B", "C")] }
         #expect(abs(fanIn.reduce(0, +) / 7.1 - 1) < 0.03, "\(fanIn)")
-        // Opposite directions leave through different ports: each gets the cap.
+        // Opposite directions leave through different ports, but share the complex's P2P forwarding: together they
+        // get 2 x duplex share x the cap (fabric.duplexShare), not twice the cap.
         let both = try rate(xml) { [write($0, "A", "B"), write($0, "B", "A")] }
-        #expect(both.allSatisfy { abs($0 / 7.1 - 1) < 0.02 }, "\(both)")
+        let shared = 2 * PlatformDefaults.derivedDuplexShare * 7.1
+        #expect(abs(both.reduce(0, +) / shared - 1) < 0.02 && both.allSatisfy { $0 < 7.0 }, "\(both)")
+        // p2p-duplex-share="1" makes the directions independent again: each gets the cap.
+        let independent = try rate(platformMachine(family: "6", model: "0x4f", rcAttributes: " p2p-duplex-share=\"1\"")) {
+            [write($0, "A", "B"), write($0, "B", "A")]
+        }
+        #expect(independent.allSatisfy { abs($0 / 7.1 - 1) < 0.02 }, "\(independent)")
         // A CPU with no row has no cap: the link decides.
         let skylake = try rate(platformMachine(family: "6", model: "0x55")) { [write($0, "A", "B")] }
         #expect(skylake[0] > 20, "\(skylake)")
@@ -58,7 +65,7 @@ private func platformMachine(family: String, model: String, rcAttributes: String
     func routeShowsCaps() throws {
         let r = try router(platformMachine(family: "6", model: "0x4f", rcAttributes: " dma-cap=\"30GB/s\""))
         let p2p = r.request(.memoryWrite, from: "A", to: "B").text(r.fabric)
-        #expect(p2p.contains("P2P capped at 7.1GB/s (default for Intel Xeon E5 v4 / Core i7 Broadwell-E)"), "\(p2p)")
+        #expect(p2p.contains("P2P capped at 7.1GB/s per direction, 12.567GB/s both directions together (default for Intel Xeon E5 v4 / Core i7 Broadwell-E)"), "\(p2p)")
         let dma = r.route(TLPRequest(kind: .memoryWrite, requester: r.f("A"), address: memoryAddress)).text(r.fabric)
         #expect(dma.contains("DMA through this root complex capped at 30GB/s in all (dma-cap attribute)"), "\(dma)")
     }
@@ -76,7 +83,21 @@ private func platformMachine(family: String, model: String, rcAttributes: String
             """)
         }
         let rome = try rate(machine("0x17", "0x31")) { [write($0, "A", "B")] }
-        #expect(abs(rome[0] / 20.2 - 1) < 0.02, "\(rome)")
+        #expect(abs(rome[0] / 22.825 - 1) < 0.02, "\(rome)")
+        // Both directions share the xGMI link: 2 x 0.885 x 22.825 = 40.4 GB/s together (the Rome figure it came from).
+        let romeBoth = try rate(machine("0x17", "0x31")) { [write($0, "A", "B"), write($0, "B", "A")] }
+        #expect(abs(romeBoth.reduce(0, +) / 40.4 - 1) < 0.02, "\(romeBoth)")
+        // duplex-share on the link wins; a bandwidth the file gives has independent directions unless it says so.
+        let given = try rate(machine("0x17", "0x31").replacingOccurrences(of: "kind=\"xgmi\"", with: "kind=\"xgmi\" bandwidth=\"20GB/s\"")) {
+            [write($0, "A", "B"), write($0, "B", "A")]
+        }
+        #expect(given.allSatisfy { abs($0 / 20 - 1) < 0.02 }, "\(given)")
+        let half = try rate(machine("0x17", "0x31").replacingOccurrences(of: "kind=\"xgmi\"", with: "kind=\"xgmi\" bandwidth=\"20GB/s\" duplex-share=\"0.75\"")) {
+            [write($0, "A", "B"), write($0, "B", "A")]
+        }
+        #expect(abs(half.reduce(0, +) / 30 - 1) < 0.02, "\(half)")
+        let route = try router(machine("0x17", "0x31")).request(.memoryWrite, from: "A", to: "B")
+        #expect(route.text(try router(machine("0x17", "0x31")).fabric).contains("22.825GB/s per direction, 40.4"))
         #expect(throws: TransportError.self) { try runFlows(machine("0x17", "0x01")) { [write($0, "A", "B")] } }
     }
 }

@@ -16,7 +16,11 @@ link.ackWidthExponent: the model emits one Ack and one UpdateFC DLLP (8 bytes ea
   so each row's measured rate gives I, hence alpha = log(T/I) / log(W); the default is the mean over the rows.
 platform.*.rcP2PRateCap: the measured peer-to-peer rate through the root complex, when it is below every link on the
   path (the script checks that the links would allow more).
-platform.*.socketP2PBandwidth: the measured cross-socket P2P rate per direction (a bidirectional figure is halved).
+platform.*.socketP2PBandwidth: the measured cross-socket P2P rate per direction (a bidirectional figure B gives
+  B / (2 * duplexShare): both directions together carry 2 * share * the one-way rate).
+fabric.duplexShare: for machines that publish a one-way figure U and a bidirectional figure B through the same shared
+  bottleneck (a root complex's P2P forwarding, a socket link), share = B / (2 * U), U being the suite's case with the
+  same id but "uni" for "bidir"; the median over the rows. One number for every platform.
 iommu.vtd.walkLatency: with 4 walks in flight over 4 levels, 64-byte reads that miss the IOTLB on every access
   run at 4 / (4 * latency) reads per second, so latency = 1 / measured reads per second; the median over the rows.
 device.*.readIssueRate, device.*.writeIssueRate: 64-byte DMAs far below the link's rate: the measured DMAs per
@@ -95,9 +99,25 @@ def main():
         c = cases.get(r["id"])
         if c is None: problems.append(f"derivation row {r['id']} is not a case of fidelity/suite.xml")
         elif c.get("derives") != r["default"]: problems.append(f"case {r['id']} does not say derives=\"{r['default']}\"")
-    for default, rs in sorted(by_default.items()):
+    def published_gbps(case_id):
+        c = cases.get(case_id)
+        if c is None: raise SystemExit(f"no suite case {case_id}")
+        m = re.fullmatch(r"([0-9.]+)GB/s", c.get("published"))
+        if not m: raise SystemExit(f"{case_id}: published {c.get('published')} is not in GB/s")
+        return float(m.group(1))
+    order = sorted(by_default, key=lambda d: (d != "fabric.duplexShare", d))
+    for default in order:
+        rs = by_default[default]
         print(f"{default}:")
-        if default.endswith(".launchLatency"):
+        if default == "fabric.duplexShare":
+            values = []
+            for r in rs:
+                uni = published_gbps(r["id"].replace("p2p-bidir", "p2p-uni"))
+                values.append(r["value"] / (2 * uni))
+                print(f"  {r['id']}: {r['value']} GB/s both ways / (2 x {uni} one way) = {values[-1]:.4f}")
+            value = round(median(values), 3)
+            print(f"  median = {value}")
+        elif default.endswith(".launchLatency"):
             simrun = sys.argv[sys.argv.index("--simrun") + 1] if "--simrun" in sys.argv else os.path.join(ROOT, ".build", "debug", "simrun")
             values = []
             for r in rs:
@@ -130,7 +150,8 @@ def main():
         else:
             values = []
             for r in rs:
-                v = r["value"] / 2 if r["kind"] in ("socket-p2p-bidir", "peer-ingress-bidir") else r["value"]
+                v = r["value"] / 2 if r["kind"] == "peer-ingress-bidir" else r["value"]
+                if r["kind"] == "socket-p2p-bidir": v = r["value"] / (2 * results["fabric.duplexShare"])
                 if r["kind"] == "rc-p2p-cap" and payload_ceiling(r["gen"], r["width"], r["mps"]) <= v:
                     problems.append(f"{r['id']}: {v} GB/s is not below the Gen{r['gen']} x{r['width']} link, so it shows no root-complex cap")
                 values.append(v)

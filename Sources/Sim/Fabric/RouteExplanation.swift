@@ -121,11 +121,11 @@ extension Route {
             }
         case .rootComplexForward:
             what = "forwards peer-to-peer (host bridge policy)"
-                + (rootComplex(hop).flatMap { fabric.topology.rootComplexP2PRateCap($0) }.map { ", P2P capped at \($0.rate) (\($0.origin))" } ?? "")
+                + (rootComplex(hop).flatMap { fabric.topology.rootComplexP2PRateCap($0) }.map { ", P2P capped at \($0.text)" } ?? "")
         case .crossSocket:
             what = "crosses the inter-socket link"
             if case .socketLink(let a, let b) = hop.location, let bw = fabric.topology.socketLinkBandwidth(from: a, to: b) {
-                what += ", \(bw.rate) per direction (\(bw.origin))"
+                what += ", \(bw.text)"
             }
         case .chipForward:
             switch hop.location {

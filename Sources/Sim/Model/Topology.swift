@@ -35,12 +35,16 @@ public struct SocketLink: Hashable, Sendable {
     public var kind: SocketLinkKind
     /// Peer-to-peer bandwidth per direction; nil: the platform default of the CPU (PlatformDefaults).
     public var bandwidth: DataRate?
+    /// Both directions together carry `2 × duplexShare × bandwidth` (1: independent directions). nil: the
+    /// platform's share where the bandwidth is the platform's default, else 1.
+    public var duplexShare: Double?
     public var latency: Picoseconds
-    public init(a: Int, b: Int, kind: SocketLinkKind, bandwidth: DataRate?, latency: Picoseconds) {
+    public init(a: Int, b: Int, kind: SocketLinkKind, bandwidth: DataRate?, duplexShare: Double? = nil, latency: Picoseconds) {
         self.a = a
         self.b = b
         self.kind = kind
         self.bandwidth = bandwidth
+        self.duplexShare = duplexShare
         self.latency = latency
     }
 }
@@ -120,6 +124,9 @@ public struct RootComplex: Hashable, Sendable {
     public var iommu: String?
     public var p2pForwarding: P2PForwarding
     public var p2pRateCap: DataRate?
+    /// P2P in both directions together: `2 × p2pDuplexShare × cap`; nil: the platform's share where the cap is the
+    /// platform's default, else 1 (independent directions).
+    public var p2pDuplexShare: Double?
     public var p2pLatency: Picoseconds?
     /// Aggregate DMA bandwidth cap of the root complex.
     public var dmaCap: DataRate?

@@ -31,6 +31,10 @@ public struct PlatformDefault: Sendable, Hashable {
 public enum PlatformDefaults {
     /// `link.ackWidthExponent`, as scripts/fidelity/derive.py computes it (fidelity/derived-defaults.tsv).
     public static let derivedAckWidthExponent = 0.6
+    /// `fabric.duplexShare`: a platform's shared fabric (the root complex's P2P forwarding, the socket link) carries
+    /// 2 × share × its one-way rate in both directions together, as scripts/fidelity/derive.py computes it: the median
+    /// over the machines that publish both a one-way and a bidirectional P2P figure through the same bottleneck.
+    public static let derivedDuplexShare = 0.885
     /// VT-d page-walk latency per level (`walk-latency`), as scripts/fidelity/derive.py computes it.
     public static let derivedVTdWalkLatency: Picoseconds = 52_600
 
@@ -56,8 +60,8 @@ public enum PlatformDefaults {
             source: "rcP2PRateCap: naples-mi25.p2p-uni (2x MI25 through an EPYC 7261, 7.056 GB/s, ROCm/ROCmValidationSuite#427)"),
         PlatformDefault(
             id: "rome", name: "AMD EPYC 7002 (Rome) / Threadripper PRO 3000", vendor: .amd, family: 0x17, models: [0x30...0x3f],
-            rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 20.2e9),
-            source: "socketP2PBandwidth: rome-a40.p2p-bidir-xsocket (8x A40, 2x EPYC 7302: cross-socket bidirectional 40.4 GB/s, 20.2 per direction, NVIDIA/nccl-tests#74)"),
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 22.825e9),
+            source: "socketP2PBandwidth: rome-a40.p2p-bidir-xsocket (8x A40, 2x EPYC 7302: cross-socket bidirectional 40.4 GB/s = 2 x 0.885 x 22.825 per direction, NVIDIA/nccl-tests#74)"),
         PlatformDefault(
             id: "genoa", name: "AMD EPYC 9004 (Genoa)", vendor: .amd, family: 0x19, models: [0x10...0x1f],
             rootComplexP2PRateCap: nil, socketP2PBandwidth: DataRate(bytesPerSecond: 41.1e9),
@@ -80,6 +84,21 @@ public struct SourcedRate: Sendable, Hashable {
     public var rate: DataRate
     /// `attribute`, `param`, or the platform row's name.
     public var origin: String
+    /// Both directions together, when they share the resource (`2 × duplex share × rate`); nil: independent directions.
+    public var bothWays: DataRate? = nil
+
+    /// `rate` with the both-ways capacity a duplex share gives (a share of 1 or more: none).
+    func sharing(_ share: Double?) -> SourcedRate {
+        guard let share, share < 1 else { return self }
+        var s = self
+        s.bothWays = DataRate(bytesPerSecond: 2 * share * rate.bytesPerSecond)
+        return s
+    }
+
+    /// For `simrun route`: "20 GB/s per direction, 35.4 GB/s both ways".
+    public var text: String {
+        "\(rate) per direction" + (bothWays.map { ", \($0) both directions together" } ?? "") + " (\(origin))"
+    }
 }
 
 extension Topology {
@@ -90,10 +109,11 @@ extension Topology {
     public func rootComplexP2PRateCap(_ r: Int, parameters: TransportParameters? = nil) -> SourcedRate? {
         let rc = rootComplexes[r]
         let p = parameters ?? TransportParameters().applying(rc.parameters, element: rc.name).0
-        if let v = p.p2pRateCap { return SourcedRate(rate: v, origin: "param rc.p2pRateCap") }
-        if let v = rc.p2pRateCap { return SourcedRate(rate: v, origin: "p2p-rate-cap attribute") }
+        if let v = p.p2pRateCap { return SourcedRate(rate: v, origin: "param rc.p2pRateCap").sharing(rc.p2pDuplexShare) }
+        if let v = rc.p2pRateCap { return SourcedRate(rate: v, origin: "p2p-rate-cap attribute").sharing(rc.p2pDuplexShare) }
         if let row = PlatformDefaults.row(for: socket(rc.socket)), let v = row.rootComplexP2PRateCap {
             return SourcedRate(rate: v, origin: "default for \(row.name)")
+                .sharing(rc.p2pDuplexShare ?? PlatformDefaults.derivedDuplexShare)
         }
         return nil
     }
@@ -108,12 +128,13 @@ extension Topology {
     }
 
     /// Peer-to-peer bandwidth per direction of the socket link between `a` and `b`: its `bandwidth`, else the
-    /// platform default of the sending socket's CPU.
+    /// platform default of the sending socket's CPU; with the both-ways capacity its duplex share gives.
     public func socketLinkBandwidth(from a: Int, to b: Int) -> SourcedRate? {
         guard let link = socketLinks.first(where: { ($0.a, $0.b) == (a, b) || ($0.a, $0.b) == (b, a) }) else { return nil }
-        if let v = link.bandwidth { return SourcedRate(rate: v, origin: "bandwidth attribute") }
+        if let v = link.bandwidth { return SourcedRate(rate: v, origin: "bandwidth attribute").sharing(link.duplexShare) }
         if let row = PlatformDefaults.row(for: socket(a)), let v = row.socketP2PBandwidth {
             return SourcedRate(rate: v, origin: "default for \(row.name)")
+                .sharing(link.duplexShare ?? PlatformDefaults.derivedDuplexShare)
         }
         return nil
     }

@@ -46,6 +46,10 @@ struct TransportBuilder {
     /// writing into one GPU share it (NVIDIA forum t/55564: 7.1 GB/s for 3 drives on a Xeon E5 v4).
     var p2pServer: [[Int: Int]] = []
     var socketServer: [Int: Int] = [:]
+    /// Per root complex whose P2P cap is shared by both directions: the server of the shared capacity.
+    var p2pBothWaysServer: [Int?] = []
+    /// Per socket link (lower << 16 | higher socket) whose directions share capacity: its shared server.
+    var socketBothWaysServer: [Int: Int] = [:]
     /// Per switch chip: the server of its internal fabric's capacity (nil: not a bottleneck).
     var chipServer: [Int?] = []
     /// Per chip link direction (from << 16 | to): its rate server.
@@ -233,7 +237,9 @@ extension TransportModel {
             let p = b.rootComplexParameters[r]
             b.dmaServer.append(t.rootComplexDMACap(r, parameters: p).map { addServer("\(rc.name) dma-cap", $0.rate, chargesReads: true) })
             var servers: [Int: Int] = [:]
-            if let cap = t.rootComplexP2PRateCap(r, parameters: p) {
+            let cap = t.rootComplexP2PRateCap(r, parameters: p)
+            b.p2pBothWaysServer.append(cap?.bothWays.map { addServer("\(rc.name) p2p both directions", $0, chargesReads: false) })
+            if let cap {
                 servers[-1] = addServer("\(rc.name) p2p-rate-cap", cap.rate, chargesReads: false)
                 for f in b.e.functions.indices where b.e.functions[f].kind == .rootPort && b.e.functions[f].rootComplex == r {
                     servers[f] = addServer("\(rc.name) p2p-rate-cap to \(b.fabric.name(f))", cap.rate, chargesReads: false)
@@ -246,6 +252,10 @@ extension TransportModel {
                 // A link with no bandwidth and no platform default is an error only for a flow that crosses it.
                 guard let rate = t.socketLinkBandwidth(from: from, to: to) else { continue }
                 b.socketServer[from << 16 | to] = addServer("socket\(from) -> socket\(to)", rate.rate, chargesReads: false)
+                let key = min(from, to) << 16 | max(from, to)
+                if let both = rate.bothWays, b.socketBothWaysServer[key] == nil {
+                    b.socketBothWaysServer[key] = addServer("socket\(min(from, to)) <-> socket\(max(from, to))", both, chargesReads: false)
+                }
             }
         }
         for f in b.e.functions.indices where b.e.functions[f].kind == .endpoint {
@@ -467,9 +477,12 @@ extension TransportModel {
         var p2pCharged = false
         /// The root complex whose P2P cap applies once the egress port is known.
         var pendingP2PCap: Int? = nil
+        /// Root complexes whose shared (both-directions) P2P capacity this path has been charged.
+        var bothWaysCharged: [Int] = []
         func emitP2P(_ r: Int, _ b: inout TransportBuilder) {
             guard !p2pCharged else { return }
             p2pCharged = true
+            bothWaysCharged.append(r)
             if !b.p2pServer[r].isEmpty { pendingP2PCap = r }
             let rc = b.t.rootComplexes[r]
             let latency = b.rootComplexParameters[r].p2pLatency ?? rc.p2pLatency ?? 150_000
@@ -514,9 +527,11 @@ extension TransportModel {
                 case .function(let f):
                     let port = b.e.functions[f].kind == .rootPort && b.e.functions[f].rootComplex == r ? f : -1
                     if let s = b.p2pServer[r][port] ?? b.p2pServer[r][-1] { steps.append(Step(kind: .server, a: Int32(s))) }
+                    if let s = b.p2pBothWaysServer[r] { steps.append(Step(kind: .server, a: Int32(s))) }
                     pendingP2PCap = nil
                 case .socketLink, .switchChip, .chipLink:
                     if let s = b.p2pServer[r][-1] { steps.append(Step(kind: .server, a: Int32(s))) }
+                    if let s = b.p2pBothWaysServer[r] { steps.append(Step(kind: .server, a: Int32(s))) }
                     pendingP2PCap = nil
                 case .rootComplex:
                     break
@@ -524,6 +539,7 @@ extension TransportModel {
             }
             switch (hop.location, hop.action) {
             case (.socketLink(let from, let to), _):
+                if let s = b.socketBothWaysServer[min(from, to) << 16 | max(from, to)] { steps.append(Step(kind: .server, a: Int32(s))) }
                 if let s = b.socketServer[from << 16 | to] { steps.append(Step(kind: .server, a: Int32(s))) } else {
                     b.problems.append("flow \(flow): crosses socket-link \(from)-\(to), which gives no bandwidth, and socket \(from)'s CPU has no published cross-socket P2P figure (docs/FIDELITY.md lists the platforms); give bandwidth=\"...\"")
                 }
@@ -549,6 +565,11 @@ extension TransportModel {
                 emitP2P(r, &b)
             case (.rootComplex(let r), .routeDown) where role == .completion && startsAtFunction:
                 emitP2P(r, &b)
+            case (.rootComplex(let r), .routeDown) where p2pCharged && !bothWaysCharged.contains(r):
+                // Peer-to-peer between root complexes (dies) of one socket: the shared capacity of the complex it
+                // leaves by is used too, so the two directions between the pair share both.
+                bothWaysCharged.append(r)
+                if let s = b.p2pBothWaysServer[r] { steps.append(Step(kind: .server, a: Int32(s))) }
             case (.rootComplex(let r), .deliver):
                 switch role {
                 case .write, .read:

@@ -90,7 +90,7 @@ public enum TopologyReader {
                     topology.socketLinks.append(SocketLink(
                         a: int(child, "a") ?? 0, b: int(child, "b") ?? 0,
                         kind: SocketLinkKind(rawValue: child["kind"] ?? "other") ?? .other,
-                        bandwidth: rate(child, "bandwidth"),
+                        bandwidth: rate(child, "bandwidth"), duplexShare: child["duplex-share"].flatMap(Double.init),
                         latency: duration(child, "latency") ?? 0))
                 case "switch-chip":
                     source.switchChips.append(child.line)
@@ -151,6 +151,7 @@ public enum TopologyReader {
             rc.iommu = e["iommu"]
             rc.p2pForwarding = P2PForwarding(rawValue: e["p2p"] ?? "forward") ?? .forward
             rc.p2pRateCap = rate(e, "p2p-rate-cap")
+            rc.p2pDuplexShare = e["p2p-duplex-share"].flatMap(Double.init)
             rc.p2pLatency = duration(e, "p2p-latency")
             rc.dmaCap = rate(e, "dma-cap")
             rc.mmio32 = range(e, "mmio32")

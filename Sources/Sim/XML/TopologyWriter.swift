@@ -19,7 +19,8 @@ public enum TopologyWriter {
         }
         for l in t.socketLinks {
             x.empty("socket-link", [("a", String(l.a)), ("b", String(l.b)), ("kind", l.kind == .other ? nil : l.kind.rawValue),
-                                    ("bandwidth", l.bandwidth?.exactText), ("latency", Duration.format(l.latency))])
+                                    ("bandwidth", l.bandwidth?.exactText), ("duplex-share", l.duplexShare.map { String($0) }),
+                                    ("latency", Duration.format(l.latency))])
         }
         for c in t.switchChips {
             x.empty("switch-chip", [("name", c.name), ("routing", c.routing == .partitioned ? nil : c.routing.rawValue),
@@ -49,7 +50,8 @@ public enum TopologyWriter {
                 ("bus", rc.rootBus.map { "0x" + hex($0, 2) }), ("bus-limit", rc.busLimit.map { "0x" + hex($0, 2) }),
                 ("host-bridge", rc.hostBridgeID?.description), ("iommu", rc.iommu),
                 ("p2p", rc.p2pForwarding == .forward ? nil : rc.p2pForwarding.rawValue),
-                ("p2p-rate-cap", rc.p2pRateCap?.exactText), ("p2p-latency", rc.p2pLatency.map(Duration.format)),
+                ("p2p-rate-cap", rc.p2pRateCap?.exactText),
+                ("p2p-duplex-share", rc.p2pDuplexShare.map { String($0) }), ("p2p-latency", rc.p2pLatency.map(Duration.format)),
                 ("dma-cap", rc.dmaCap?.exactText), ("mmio32", rc.mmio32.map(rangeText)), ("mmio64", rc.mmio64.map(rangeText)),
                 ("gen", rc.defaultLink.generation == .gen4 ? nil : String(rc.defaultLink.generation.rawValue)),
                 ("width", rc.defaultLink.width == 16 ? nil : String(rc.defaultLink.width)),
