@@ -152,6 +152,11 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 seen.insert(key)
                 #expect(derived[key].map { abs($0 * 1e9 - cap.bytesPerSecond) < 1e6 } == true, "\(key)")
             }
+            if let latency = row.memoryLatency {
+                let key = "platform.\(row.id).memoryLatency"
+                seen.insert(key)
+                #expect(derived[key].map { abs($0 * 1000 - Double(latency)) < 1000 } == true, "\(key)")
+            }
             if let bw = row.socketP2PBandwidth {
                 let key = "platform.\(row.id).socketP2PBandwidth"
                 seen.insert(key)
@@ -165,6 +170,11 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 let key = "device.\(row.id).\(name)"
                 seen.insert(key)
                 #expect(derived[key].map { abs($0 * 1e6 - value) < 1e3 } == true, "\(key)")
+            }
+            if let reads = row.outstandingReads {
+                let key = "device.\(row.id).outstandingReads"
+                seen.insert(key)
+                #expect(derived[key] == Double(reads), "\(key)")
             }
             if let launch = row.launchLatency {
                 let key = "device.\(row.id).launchLatency"

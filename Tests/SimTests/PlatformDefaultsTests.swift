@@ -131,3 +131,36 @@ private func platformMachine(family: String, model: String, rcAttributes: String
         #expect(DeviceDefaults.row(for: PCIID(vendor: 0x10de, device: 0x20b0)) == nil, "A100 is not in the GB202 row")
     }
 }
+
+/// Host memory latency per CPU platform, and a device family that keeps a fixed number of reads in flight: 64 B reads
+/// run at (reads in flight) / (latency), so a slower host reads slower (pcie-bench's NFP-6000 on Broadwell-EP and
+/// Haswell-EP, docs/FIDELITY.md).
+@Suite struct MemoryLatencyTests {
+    static func nfpHost(_ model: String, params: String = "") -> String {
+        topologyXML("""
+          <socket id="0" cpu-vendor="intel" cpu-family="6" cpu-model="\(model)"/>
+          <iommu name="dmar0" kind="vt-d" mode="off"/>
+          <root-complex name="rc0" host-bridge="8086:2f00" iommu="dmar0" gen="3">\(params)<root-port id="8086:2f08" gen="3" width="8"><endpoint name="A" class="nic" id="19ee:6000" gen="3" width="8" mrrs="512"><bar index="0" size="16M"/></endpoint></root-port></root-complex>
+        """)
+    }
+    func reads(_ xml: String) throws -> (mps: Double, latencyNs: Double) {
+        let bw = try runFlows(xml) { [dmaFlow($0, .read, transfer: 64, count: 4096, window: 8 << 10)] }.flows[0]
+        let lat = try runFlows(xml) { [dmaFlow($0, .read, transfer: 64, count: 64, window: 8 << 10, queueDepth: 1)] }.flows[0]
+        return (bw.steadyStateThroughput.bytesPerSecond / 64 / 1e6, Double(lat.latency.mean) / 1000)
+    }
+
+    @Test("the platform's memory latency sets a lone read's latency; 34 reads in flight set the 64 B read rate")
+    func littlesLaw() throws {
+        let broadwell = try reads(Self.nfpHost("0x4f"))
+        let haswell = try reads(Self.nfpHost("0x3f"))
+        #expect(abs(broadwell.latencyNs - 546) < 10 && abs(haswell.latencyNs - 600) < 10, "\(broadwell) \(haswell)")
+        // pcie-bench measures 62.3 and 56.0 M reads/s on these two hosts.
+        #expect(abs(broadwell.mps / 62.3 - 1) < 0.03 && abs(haswell.mps / 56.0 - 1) < 0.04, "\(broadwell) \(haswell)")
+        #expect(abs(broadwell.mps * broadwell.latencyNs / 1000 - 34) < 2, "Little's law: \(broadwell)")
+        // A CPU with no row: 500 ns; rc.memoryLatency wins over the row; dma.outstandingReads over the family's 34.
+        #expect(abs(try reads(Self.nfpHost("0x55")).latencyNs - 514) < 10)
+        #expect(abs(try reads(Self.nfpHost("0x4f", params: "<param name=\"rc.memoryLatency\" value=\"1us\"/>")).latencyNs - 1014) < 10)
+        let eight = try reads(Self.nfpHost("0x4f", params: "<param name=\"dma.outstandingReads\" value=\"8\"/>"))
+        #expect(abs(eight.mps / (broadwell.mps * 8 / 34) - 1) < 0.05, "\(eight)")
+    }
+}

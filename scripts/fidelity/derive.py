@@ -25,6 +25,10 @@ iommu.vtd.walkLatency: with 4 walks in flight over 4 levels, 64-byte reads that 
   run at 4 / (4 * latency) reads per second, so latency = 1 / measured reads per second; the median over the rows.
 device.*.readIssueRate, device.*.writeIssueRate: 64-byte DMAs far below the link's rate: the measured DMAs per
   second (one TLP each).
+device.*.outstandingReads: 64-byte reads far below the link's rate run at (reads in flight) / (read latency): the
+  measured reads per second times the same host's published 64 B read latency (Little's law), rounded.
+platform.*.memoryLatency: the published 64 B DMA read latency (pcie-bench LAT_RD) less what the simulator gives for the
+  same case with rc.memoryLatency=0 (the links, the device): the time the root complex and memory take.
 device.*.launchLatency: the published per-copy latency less what the simulator gives for the same case with no launch
   cost (simrun runs the case's machine with dma.launchLatency=0 on every root complex); the median.
 device.*.peerWriteIngress: the measured P2P write rate into a device family's BAR per direction, when it is below its
@@ -62,23 +66,25 @@ def median(values):
 def payload_ceiling(gen, width, mps):
     return raw_gbps(gen, width) * (1 - 16 / width / ack_limit_symbols(gen, width, mps) - 4 / 1538) * mps / (mps + 24)
 
-def model_latency_without_launch(case, suite, simrun):
-    """The case's p50 latency (ns) from the simulator with dma.launchLatency forced to 0."""
+def model_latency_without(param, case, suite, simrun):
+    """The case's p50 latency (ns) from the simulator with `param` forced to 0 on every root complex."""
     machine = next(m for m in suite.iter("machine") if m.get("id") == case.get("machine"))
     topology = os.path.join(ROOT, "fidelity", machine.get("topology"))
     text = open(topology).read()
-    text = re.sub(r"(<root-complex\b[^>]*>)", r'\1<param name="dma.launchLatency" value="0ns"/>', text)
+    text = re.sub(r"(<root-complex\b[^>]*>)", r'\1<param name="' + param + r'" value="0ns"/>', text)
     options = {o.get("name"): o.get("value") for o in case.iter("option")}
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "machine.xml")
         open(path, "w").write(text)
-        args = [simrun, path, case.get("scenario"), "--format", "json", "--no-report", "--jobs", "1"]
+        scenario = case.get("scenario")
+        if os.path.exists(os.path.join(ROOT, "fidelity", scenario)): scenario = os.path.join(ROOT, "fidelity", scenario)
+        args = [simrun, path, scenario, "--format", "json", "--no-report", "--jobs", "1"]
         for k in ("devices", "size"):
             if k in options: args += [f"--{k}", options[k]]
         out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0: raise SystemExit(f"{simrun} failed on {case.get('id')}: {out.stderr.strip()}")
     flows = [f for f in json.loads(out.stdout)["flows"]
-             if f["phase"] == case.get("phase") and f.get("phase_kind") == case.get("kind")]
+             if f["phase"] == case.get("phase") and (case.get("kind") is None or f.get("phase_kind") == case.get("kind"))]
     if not flows or flows[0]["latency_ns"] is None: raise SystemExit(f"no latency flow for {case.get('id')}")
     return flows[0]["latency_ns"]["p50"]
 
@@ -117,14 +123,15 @@ def main():
                 print(f"  {r['id']}: {r['value']} GB/s both ways / (2 x {uni} one way) = {values[-1]:.4f}")
             value = round(median(values), 3)
             print(f"  median = {value}")
-        elif default.endswith(".launchLatency"):
+        elif default.endswith(".launchLatency") or default.endswith(".memoryLatency"):
             simrun = sys.argv[sys.argv.index("--simrun") + 1] if "--simrun" in sys.argv else os.path.join(ROOT, ".build", "debug", "simrun")
+            param = "dma.launchLatency" if default.endswith(".launchLatency") else "rc.memoryLatency"
             values = []
             for r in rs:
-                model = model_latency_without_launch(cases[r["id"]], suite, simrun)
+                model = model_latency_without(param, cases[r["id"]], suite, simrun)
                 published = r["value"] * 1000
                 values.append(published - model)
-                print(f"  {r['id']}: published {published:.0f} ns, simulated without launch {model:.1f} ns -> {published - model:.1f} ns")
+                print(f"  {r['id']}: published {published:.0f} ns, simulated with {param}=0 {model:.1f} ns -> {published - model:.1f} ns")
             value = round(median(values))
             print(f"  median = {value} ns")
         elif default == "iommu.vtd.walkLatency":
@@ -135,6 +142,16 @@ def main():
                 print(f"  {r['id']}: {r['value']} GB/s of 64 B reads = {reads / 1e6:.2f} M/s -> {1e9 / reads:.2f} ns per level")
             value = round(median(values), 1)
             print(f"  median = {value} ns")
+        elif default.endswith(".outstandingReads"):
+            values = []
+            for r in rs:
+                latency = cases[r["id"].rsplit(".", 1)[0] + ".lat-rd-64"]
+                ns = float(re.fullmatch(r"([0-9.]+)ns", latency.get("published")).group(1))
+                reads = r["value"] * 1e9 / 64
+                values.append(reads * ns * 1e-9)
+                print(f"  {r['id']}: {reads / 1e6:.3f} M reads/s x {ns:.0f} ns ({latency.get('id')}) = {values[-1]:.2f} in flight")
+            value = round(median(values))
+            print(f"  rounded median = {value}")
         elif default.endswith("IssueRate"):
             for r in rs: print(f"  {r['id']}: {r['value']} GB/s of 64 B DMAs = {r['value'] * 1e9 / 64 / 1e6:.3f} M/s")
             value = round(median(r["value"] * 1e9 / 64 / 1e6 for r in rs), 3)

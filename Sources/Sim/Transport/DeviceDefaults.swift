@@ -15,6 +15,8 @@ public struct DeviceDefault: Sendable, Hashable {
     /// `dma.writeIssueRate`); nil: no limit.
     public var readIssueRate: Double? = nil
     public var writeIssueRate: Double? = nil
+    /// Read requests its DMA engine keeps in flight (`dma.outstandingReads`); nil: its tags decide.
+    public var outstandingReads: Int? = nil
     /// Per DMA, launch to first TLP (`dma.launchLatency`); nil: none.
     public var launchLatency: Picoseconds? = nil
     public var source: String
@@ -32,9 +34,12 @@ public enum DeviceDefaults {
                 """),
         DeviceDefault(
             id: "netronome-nfp6000", name: "Netronome NFP-6000 (pcie-bench firmware)", vendor: 0x19ee, devices: [0x6000],
-            readIssueRate: 62.316e6, writeIssueRate: 47.4e6,
+            writeIssueRate: 47.4e6, outstandingReads: 34,
             source: """
-                readIssueRate: pb-bdw-t430.rd-64 (BW_DMA_RD of 64 B at 31.906 Gb/s on a Xeon E5-2630 v4 = 62.3 M reads/s);                 writeIssueRate: pb-hsw-x10srg.wr-64 (BW_DMA_WR of 64 B at 24.269 Gb/s on a Xeon E5-2637 v3 = 47.4 M writes/s),                 pcie-bench/data; both far below the Gen3 x8 link at 64 B, the same on every host (the engine's limit)
+                outstandingReads: pb-bdw-t430.rd-64 (BW_DMA_RD of 64 B at 31.906 Gb/s on a Xeon E5-2630 v4 = 62.3 M reads/s) \
+                times that host's 64 B read latency (LAT_RD 546 ns): 34 reads in flight (Little's law), so 64 B reads run \
+                at 34 / latency on every host; writeIssueRate: pb-hsw-x10srg.wr-64 (BW_DMA_WR of 64 B at 24.269 Gb/s on a \
+                Xeon E5-2637 v3 = 47.4 M writes/s), far below the Gen3 x8 link (the engine's limit); pcie-bench/data
                 """),
         DeviceDefault(
             id: "nvidia-ga102-ad102", name: "NVIDIA GA102 / AD102 (RTX 3090, A6000, A40, A10, RTX 4090, RTX 6000 Ada, L40, L40S)",

@@ -20,6 +20,9 @@ public struct PlatformDefault: Sendable, Hashable {
     /// Peer-to-peer payload rate across sockets per direction (the `<socket-link>` bandwidth when the file gives
     /// none): what GPU-to-GPU traffic measures over UPI/xGMI, not the link's datasheet rate.
     public var socketP2PBandwidth: DataRate?
+    /// Host memory read latency at the root complex (`rc.memoryLatency`): from a read request's arrival to its
+    /// completions leaving; nil: 500 ns.
+    public var memoryLatency: Picoseconds? = nil
     /// Where each value comes from: the derivation rows' ids and the sources.
     public var source: String
 
@@ -42,13 +45,21 @@ public enum PlatformDefaults {
     /// `source` (fidelity/derived-defaults.tsv holds the same numbers; a test checks).
     public static let table: [PlatformDefault] = [
         PlatformDefault(
+            id: "sandy-bridge-ep", name: "Intel Xeon E5 v1 (Sandy Bridge-EP)", vendor: .intel, family: 6, models: [0x2d...0x2d],
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000,
+            source: "memoryLatency: pb-snb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630, 560 ns, less the links)"),
+        PlatformDefault(
+            id: "ivy-bridge-ep", name: "Intel Xeon E5 v2 (Ivy Bridge-EP)", vendor: .intel, family: 6, models: [0x3e...0x3e],
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000,
+            source: "memoryLatency: pb-ivb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2620 v2, 560 ns, less the links)"),
+        PlatformDefault(
             id: "haswell-ep", name: "Intel Xeon E5 v3 (Haswell-EP)", vendor: .intel, family: 6, models: [0x3f...0x3f],
-            rootComplexP2PRateCap: DataRate(bytesPerSecond: 8.173e9), socketP2PBandwidth: nil,
-            source: "rcP2PRateCap: haswell-mi25.p2p-uni (2x MI25 through a Haswell root complex, 8.17 GB/s, ROCm/ROCmValidationSuite#427)"),
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 8.173e9), socketP2PBandwidth: nil, memoryLatency: 586_000,
+            source: "rcP2PRateCap: haswell-mi25.p2p-uni (2x MI25 through a Haswell root complex, 8.17 GB/s, ROCm/ROCmValidationSuite#427); memoryLatency: pb-hsw-x10srg.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2637 v3, 600 ns, less the links)"),
         PlatformDefault(
             id: "broadwell-ep", name: "Intel Xeon E5 v4 / Core i7 Broadwell-E", vendor: .intel, family: 6, models: [0x4f...0x4f],
-            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil,
-            source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564)"),
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil, memoryLatency: 532_000,
+            source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564); memoryLatency: pb-bdw-t430.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630 v4, 546 ns, less the links)"),
         PlatformDefault(
             id: "sapphire-rapids", name: "Intel Xeon Scalable 4th/5th gen (Sapphire/Emerald Rapids)", vendor: .intel, family: 6,
             models: [0x8f...0x8f, 0xcf...0xcf],
@@ -116,6 +127,17 @@ extension Topology {
                 .sharing(rc.p2pDuplexShare ?? PlatformDefaults.derivedDuplexShare)
         }
         return nil
+    }
+
+    /// Host memory read latency at root complex `r`: `rc.memoryLatency`, the socket's `memory-latency`, the platform
+    /// default, else 500 ns (the pcie-bench 64 B read latency on Gen3 x8, reference §3).
+    public func memoryLatency(_ r: Int, parameters: TransportParameters? = nil) -> (latency: Picoseconds, origin: String) {
+        let rc = rootComplexes[r]
+        let p = parameters ?? TransportParameters().applying(rc.parameters, element: rc.name).0
+        if let v = p.memoryLatency { return (v, "param rc.memoryLatency") }
+        if let v = socket(rc.socket)?.memoryLatency { return (v, "memory-latency attribute") }
+        if let row = PlatformDefaults.row(for: socket(rc.socket)), let v = row.memoryLatency { return (v, "default for \(row.name)") }
+        return (500_000, "model default")
     }
 
     /// Aggregate DMA cap of root complex `r`: `rc.dmaCap`, then the `dma-cap` attribute.

@@ -83,6 +83,11 @@ struct TransportBuilder {
             if p.writeIssueRate == nil { p.writeIssueRate = row.writeIssueRate }
             if p.peerWriteIngress == nil { p.peerWriteIngress = row.peerWriteIngress }
             if p.launchLatency == nil { p.launchLatency = row.launchLatency }
+            // An `outstanding-reads` attribute (anything below the tag limit) or a param wins over the family's.
+            if p.outstandingReads == nil, let n = row.outstandingReads, let ep = t.devices[d].endpoint,
+               ep.dma.outstandingReads == DMAEngine.tagLimit(bits: ep.dma.tagBits) {
+                p.outstandingReads = n
+            }
         }
         functionParameters[f] = p
         return p
@@ -576,9 +581,7 @@ extension TransportModel {
                     if let s = b.dmaServer[r] { steps.append(Step(kind: .server, a: Int32(s))) }
                     steps.append(Step(kind: .accept))
                     if role == .read {
-                        let socket = b.t.rootComplexes[r].socket
-                        let latency = b.rootComplexParameters[r].memoryLatency
-                            ?? b.t.sockets.first { $0.id == socket }?.memoryLatency ?? 500_000
+                        let latency = b.t.memoryLatency(r, parameters: b.rootComplexParameters[r]).latency
                         if latency > 0 { steps.append(Step(kind: .delay, latency: latency)) }
                         steps.append(Step(kind: .complete, a: completionStart))
                     }
