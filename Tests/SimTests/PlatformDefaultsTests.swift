@@ -163,4 +163,17 @@ private func platformMachine(family: String, model: String, rcAttributes: String
         let eight = try reads(Self.nfpHost("0x4f", params: "<param name=\"dma.outstandingReads\" value=\"8\"/>"))
         #expect(abs(eight.mps / (broadwell.mps * 8 / 34) - 1) < 0.05, "\(eight)")
     }
+
+    @Test("limited by: 64 B reads name the reads in flight, 64 B writes the issue rate, a lone read its queue depth, 2 KiB reads the link")
+    func limitedByMechanisms() throws {
+        let xml = Self.nfpHost("0x4f")
+        let reads = try runFlows(xml) { [dmaFlow($0, .read, transfer: 64, count: 4096, window: 8 << 10)] }.flows[0]
+        #expect(reads.limitedBy == "outstanding reads (34 in flight)", "\(String(describing: reads.limitedBy))")
+        let writes = try runFlows(xml) { [dmaFlow($0, .write, transfer: 64, count: 4096, window: 8 << 10)] }.flows[0]
+        #expect(writes.limitedBy == "DMA issue rate", "\(String(describing: writes.limitedBy))")
+        let lone = try runFlows(xml) { [dmaFlow($0, .read, transfer: 64, count: 64, window: 8 << 10, queueDepth: 1)] }.flows[0]
+        #expect(lone.limitedBy == "queue depth 1", "\(String(describing: lone.limitedBy))")
+        let big = try runFlows(xml) { [dmaFlow($0, .read, transfer: 2048, count: 512, window: 8 << 10)] }.flows[0]
+        #expect(big.limitedBy == "rc0.rp0 -> A", "\(String(describing: big.limitedBy))")
+    }
 }

@@ -42,6 +42,17 @@ extension RunReport {
                     linkOrder.append(l.name)
                 }
             }
+            for r in t.shared where r.busyTime > 0 {
+                let link = Link(name: r.name, function: "", upstream: false, generation: 0, width: 0, utilization: r.utilization,
+                                phase: phase.phase.name, payloadGBps: r.payloadRate.gigabytesPerSecond, creditStallFraction: 0,
+                                maxQueueTLPs: 0, kind: "shared")
+                if let old = linkByName[r.name] {
+                    if link.utilization > old.utilization + 1e-12 { linkByName[r.name] = link }
+                } else {
+                    linkByName[r.name] = link
+                    linkOrder.append(r.name)
+                }
+            }
             for u in t.iommus {
                 if iommuByName[u.name] == nil { iommuOrder.append(u.name) }
                 var s = iommuByName[u.name] ?? IOMMU(name: u.name, lookups: 0, hits: 0, walks: 0, faults: 0)
@@ -116,6 +127,7 @@ extension RunReport {
             f.histogram = t.latency.buckets.filter { $0.count > 0 }.map { (ns($0.lowerBound), $0.count) }
         }
         f.blockedTLPs = t.blockedTLPs
+        f.limitedBy = t.limitedBy
         if t.blockedTLPs > 0 { f.status = "blocked" } else if t.completionTime == nil { f.status = "incomplete" }
         return f
     }

@@ -49,9 +49,9 @@ extension RunReport {
         }
         if !flows.isEmpty {
             s += "<h2>Throughput</h2>\n<div class=\"figure\">\n" + throughputSVG + "\n</div>\n"
-            s += htmlTable(Table(title: "Flows", columns: ["phase", "flow", "op", "GB/s", "p50", "p99", "map type", "path", "status"], rows: flows.map { f in
+            s += htmlTable(Table(title: "Flows", columns: ["phase", "flow", "op", "GB/s", "p50", "p99", "map type", "path", "status", "limited by"], rows: flows.map { f in
                 [f.phase, f.label, f.operation, Self.gb(f.gigabytesPerSecond), Self.nsText(f.latencyP50ns), Self.nsText(f.latencyP99ns),
-                 f.mapType ?? "-", f.pathClass ?? "-", f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : "")]
+                 f.mapType ?? "-", f.pathClass ?? "-", f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : ""), f.limitedBy ?? "-"]
             }))
         }
         let hists = histogramFlows
@@ -62,7 +62,7 @@ extension RunReport {
         let busy = links.filter { $0.utilization > 0.0005 }
         if !busy.isEmpty {
             s += htmlTable(Table(title: "Links", columns: ["link", "gen/width", "peak utilization", "payload GB/s", "credit stall", "phase"], rows: busy.map {
-                [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase]
+                [$0.name, $0.genWidth, Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase]
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += htmlTable(t) }

@@ -38,16 +38,17 @@ extension RunReport {
             s += "\nFlows (\(flows.count))\n"
             let rows = flows.prefix(maxFlows).map { f in
                 [f.label, f.operation, Self.gb(f.gigabytesPerSecond), Self.nsText(f.latencyP50ns), Self.nsText(f.latencyP99ns),
-                 f.mapType ?? "-", f.status == "ok" ? "ok" : f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : "")]
+                 f.mapType ?? "-", f.status == "ok" ? "ok" : f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : ""),
+                 f.limitedBy ?? "-"]
             }
-            s += textTable(Table(title: "", columns: ["flow", "op", "GB/s", "p50", "p99", "map type", "status"], rows: Array(rows)))
+            s += textTable(Table(title: "", columns: ["flow", "op", "GB/s", "p50", "p99", "map type", "status", "limited by"], rows: Array(rows)))
             if flows.count > maxFlows { s += "  ... \(flows.count - maxFlows) more in report.md\n" }
         }
         let busy = links.filter { $0.utilization > 0.0005 }.prefix(maxLinks)
         if !busy.isEmpty {
             s += "\nBusiest links\n"
             s += textTable(Table(title: "", columns: ["link", "gen/width", "utilization", "payload GB/s", "credit stall", "phase"],
-                                 rows: busy.map { [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase] }))
+                                 rows: busy.map { [$0.name, $0.genWidth, Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase] }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "\n" + textTable(t) }
         s += "\n" + findingsText()
@@ -110,12 +111,13 @@ extension RunReport {
                 ("blocked_tlps", .int(Int64(f.blockedTLPs))), ("redirected_at", str(f.redirectedAt)),
                 ("through_root_complex", .bool(f.crossesRootComplex)), ("mapping_calls", str(f.mappingCalls)),
                 ("histogram", .array(f.histogram.map { .array([.double($0.0), .int(Int64($0.1))]) })),
+                ("limited_by", JSON(f.limitedBy)),
             ]) })),
             ("links", .array(links.map { l in .object([
                 ("name", .string(l.name)), ("function", .string(l.function)), ("direction", .string(l.upstream ? "up" : "down")),
                 ("generation", .int(Int64(l.generation))), ("width", .int(Int64(l.width))), ("utilization", .double(l.utilization)),
                 ("phase", .string(l.phase)), ("payload_gbps", .double(l.payloadGBps)), ("credit_stall", .double(l.creditStallFraction)),
-                ("max_queue_tlps", .int(Int64(l.maxQueueTLPs))),
+                ("max_queue_tlps", .int(Int64(l.maxQueueTLPs))), ("kind", .string(l.kind)),
             ]) })),
             ("findings", .array(findings.map { f in .object([
                 ("kind", .string(f.kind)), ("requester", .string(f.requester)), ("target", .string(f.target)), ("port", .string(f.port)),
@@ -167,16 +169,17 @@ extension RunReport {
         }
         if !flows.isEmpty {
             s += "## Flows\n\n"
-            s += table(Table(title: "", columns: ["phase", "flow", "op", "bytes", "GB/s", "p50", "p99", "map type", "path", "status"], rows: flows.map { f in
+            s += table(Table(title: "", columns: ["phase", "flow", "op", "bytes", "GB/s", "p50", "p99", "map type", "path", "status", "limited by"], rows: flows.map { f in
                 [f.phase, f.label, f.operation, ByteSize.format(UInt64(f.bytes)), Self.gb(f.gigabytesPerSecond), Self.nsText(f.latencyP50ns),
-                 Self.nsText(f.latencyP99ns), f.mapType ?? "-", f.pathClass ?? "-", f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : "")]
+                 Self.nsText(f.latencyP99ns), f.mapType ?? "-", f.pathClass ?? "-", f.status + (f.blockedTLPs > 0 ? " (\(f.blockedTLPs) TLPs)" : ""),
+                 f.limitedBy ?? "-"]
             }))
         }
         let busy = links.filter { $0.utilization > 0.0005 }
         if !busy.isEmpty {
             s += "## Links\n\n"
             s += table(Table(title: "", columns: ["link", "gen/width", "peak utilization", "payload GB/s", "credit stall", "max queue", "phase"], rows: busy.map {
-                [$0.name, "Gen\($0.generation) x\($0.width)", Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), String($0.maxQueueTLPs), $0.phase]
+                [$0.name, $0.genWidth, Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), String($0.maxQueueTLPs), $0.phase]
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "## \(t.title)\n\n" + table(Table(title: "", columns: t.columns, rows: t.rows)) }

@@ -38,6 +38,9 @@ public struct RunReport: Sendable {
         /// Mean latency (ns): per request for reads; per TLP for streamed writes, per DMA for writes with a transfer
         /// size (first TLP issued to last byte landed). nil when nothing was recorded.
         public var latencyMeanns: Double? = nil
+        /// What limits the flow: the busiest shared resource on its path at (nearly) full use, or the mechanism
+        /// (outstanding reads, DMA issue rate, queue depth); nil when nothing did (TransportResult.Flow.limitedBy).
+        public var limitedBy: String? = nil
     }
 
     public struct Link: Sendable {
@@ -53,6 +56,10 @@ public struct RunReport: Sendable {
         public var payloadGBps: Double
         public var creditStallFraction: Double
         public var maxQueueTLPs: Int
+        /// `link` (a link direction) or `shared` (a rate server or page walkers: root-complex caps, socket links,
+        /// switch-chip fabrics, peer write ingress, an IOMMU's walkers); shared ones have no function or gen/width.
+        public var kind: String = "link"
+        var genWidth: String { kind == "link" ? "Gen\(generation) x\(width)" : "-" }
     }
 
     /// Why a P2P transfer did not go straight: where it stopped or detoured, and what would change that.

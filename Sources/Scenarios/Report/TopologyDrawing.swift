@@ -19,6 +19,9 @@ public struct TopologyDrawing: Sendable {
         public var mark: String?
     }
     public var nodes: [Node]
+    /// Shared resources that are not links of the tree (socket links, root-complex caps, page walkers), drawn as a
+    /// row of coloured boxes below it with their peak utilization.
+    public var shared: [(name: String, utilization: Double)] = []
     public var width: Double
     public var height: Double
 
@@ -29,7 +32,8 @@ public struct TopologyDrawing: Sendable {
         let e = fabric.enumeration
         let t = fabric.topology
         var utilization: [String: Double] = [:]
-        for l in links { utilization[l.function] = max(utilization[l.function] ?? 0, l.utilization) }
+        for l in links where l.kind == "link" { utilization[l.function] = max(utilization[l.function] ?? 0, l.utilization) }
+        shared = links.filter { $0.kind == "shared" && $0.utilization > 0.0005 }.map { ($0.name, $0.utilization) }
         var marks: [String: String] = [:]
         for f in findings {
             let bdf = String(f.port.split(separator: " ").first ?? "")
@@ -98,6 +102,10 @@ public struct TopologyDrawing: Sendable {
 
     /// The SVG element.
     public var svg: String {
+        // Shared resources: boxes of 180 px, as many per row as fit, below the tree.
+        let perRow = max(1, Int((width - 8) / 184))
+        let sharedRows = (shared.count + perRow - 1) / perRow
+        let height = self.height + (shared.isEmpty ? 0 : 20 + 26 * Double(sharedRows))
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"topology\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" role=\"img\" aria-label=\"topology tree\">\n"
         for n in nodes {
             guard let p = n.parent else { continue }
@@ -116,6 +124,15 @@ public struct TopologyDrawing: Sendable {
                 s += "<text x=\"\(fmt(n.x + 50))\" y=\"\(fmt(n.y - 16))\" text-anchor=\"end\" font-size=\"10\" font-weight=\"bold\" fill=\"\(stroke)\">\(m == "blocked" ? "✖ blocked" : "↻ ACS redirect")</text>"
             }
             s += "</g>\n"
+        }
+        if !shared.isEmpty {
+            let top = self.height + 14
+            s += "<text x=\"6\" y=\"\(fmt(top))\" font-size=\"10\" font-weight=\"bold\">Shared resources (peak utilization)</text>\n"
+            for (i, r) in shared.enumerated() {
+                let x = 6 + Double(i % perRow) * 184, y = top + 8 + Double(i / perRow) * 26
+                s += "<g class=\"shared\"><rect x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"180\" height=\"20\" rx=\"3\" fill=\"#ffffff\" stroke=\"\(Self.colour(r.utilization))\" stroke-width=\"\(fmt(2 + 4 * min(1, r.utilization)))\"/>"
+                s += "<text x=\"\(fmt(x + 6))\" y=\"\(fmt(y + 14))\" font-size=\"9\">\(escapeXML(String(r.name.prefix(26)))) \(String(format: "%.0f", r.utilization * 100)) %</text><title>\(escapeXML(r.name)): \(String(format: "%.1f", r.utilization * 100)) % utilized</title></g>\n"
+            }
         }
         return s + "</svg>"
     }

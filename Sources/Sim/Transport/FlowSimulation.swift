@@ -130,8 +130,8 @@ struct FlowSolver {
         case ..<serverBase: m.linkName[r]
         case ..<iommuBase: m.serverName[r - serverBase]
         case ..<engineBase: "\(m.iommuName[r - iommuBase]) page walkers"
-        case ..<tagBase: "issue rate of function \(r - engineBase)"
-        default: "tags of function \(r - tagBase)"
+        case ..<tagBase: "DMA issue rate"
+        default: "outstanding reads (\(m.engineTagLimit[r - tagBase]) in flight)"
         }
     }
 
@@ -385,6 +385,9 @@ struct FlowSolver {
         var linkBusy = [Double](repeating: 0, count: linkCount)
         var linkPayload = [Double](repeating: 0, count: linkCount)
         var linkWire = [Double](repeating: 0, count: linkCount)
+        /// Seconds of use of each rate server and IOMMU's walkers (summed over walkers), for the report's links.
+        var sharedBusy = [Double](repeating: 0, count: engineBase - serverBase)
+        var sharedPayload = [Double](repeating: 0, count: engineBase - serverBase)
         var now = 0.0
         var solves = 0
         let starts = m.flowConfig.map { Double($0.start) * Self.picosecond }
@@ -420,14 +423,30 @@ struct FlowSolver {
                     linkBusy[d] += moved * wire * Self.seconds(fine: m.linkConfig[d].byteTime)
                 }
                 if !blocked[f] { for d in dataLinks[f] { linkPayload[d] += moved } }
+                for k in useStart[f]..<useStart[f + 1] {
+                    let r = Int(uses[k].resource)
+                    guard r >= serverBase && r < engineBase else { continue }
+                    sharedBusy[r - serverBase] += moved * uses[k].coefficient
+                    if r < iommuBase, !blocked[f] { sharedPayload[r - serverBase] += moved }
+                }
                 if remaining[f] <= 1e-6 * Double(m.flowConfig[f].bytes) { finished[f] = now + dt }
             }
             // Limits that depend on the shares: checked on every solve.
             checkLimits(active, rates, frozenBy)
             now += dt
         }
-        return result(finished: finished, maxRate: maxRate, frozenBy: lastFrozenBy, linkBusy: linkBusy,
-                      linkPayload: linkPayload, linkWire: linkWire, solves: solves)
+        var answer = result(finished: finished, maxRate: maxRate, frozenBy: lastFrozenBy, linkBusy: linkBusy,
+                            linkPayload: linkPayload, linkWire: linkWire, solves: solves)
+        let run = Double(max(answer.transport.endTime, 1)) * Self.picosecond
+        answer.transport.shared = (serverBase..<engineBase).map { r in
+            let walkers = r >= iommuBase ? Double(max(1, m.iommuWalkerCount[r - iommuBase])) : 1
+            // The walkers' coefficient is already per walker (walk time / walkers).
+            let busy = sharedBusy[r - serverBase] * (r >= iommuBase ? walkers : 1)
+            return TransportResult.SharedResource(name: resourceName(r), busyTime: Picoseconds((busy / Self.picosecond).rounded()),
+                                                  utilization: min(1, sharedBusy[r - serverBase] / run),
+                                                  payloadRate: DataRate(bytesPerSecond: sharedPayload[r - serverBase] / run))
+        }
+        return answer
     }
 
     mutating func addLimit(_ f: Int, _ l: FlowModelLimit) {
@@ -537,6 +556,7 @@ struct FlowSolver {
                 firstDeliveryBytes: 0, latency: LatencyHistogram(), atcLookups: 0, atcHits: 0, translationRequests: 0))
             let by = frozenBy[f]
             bottleneck.append(by >= 0 ? resourceName(by) : (c.isRead && c.queueDepth != .max ? "queue depth \(c.queueDepth)" : "own rate"))
+            if by >= 0 { flows[f].limitedBy = resourceName(by) } else if c.isRead && c.queueDepth != .max { flows[f].limitedBy = "queue depth \(c.queueDepth)" }
         }
         let seconds = Double(max(end, 1)) * Self.picosecond
         let links = (0..<linkCount).map { d in

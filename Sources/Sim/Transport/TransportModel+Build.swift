@@ -289,6 +289,8 @@ extension TransportModel {
         serverByteTime.append(FineTime((1e12 / rate.bytesPerSecond * Double(finePerPicosecond)).rounded()))
         serverChargesReads.append(chargesReads)
         serverFreeAt.append(0)
+        serverBusyTime.append(0)
+        serverPayload.append(0)
         serverBusy.append(false)
         serverHead.append(-1)
         serverTail.append(-1)
@@ -334,6 +336,7 @@ extension TransportModel {
             iommuFaults.append(0)
             iommuInFlight.append(0)
             iommuMaxInFlight.append(0)
+            iommuWalkTime.append(0)
             iommuLocation.append(.rootComplex(t.rootComplexes.firstIndex { $0.iommu == unit.name } ?? 0))
         }
         b.iommuOfRootComplex = t.rootComplexes.map { rc in rc.iommu.flatMap { unitIndex[$0] } }

@@ -103,6 +103,7 @@ extension TransportModel {
         guard engineTagsInUse[requester] < engineTagLimit[requester] else {
             if !flowState[f].waitingForTag {
                 flowState[f].waitingForTag = true
+                flowState[f].tagWaits += 1
                 engineWaiters[requester] += 1
             }
             return false
@@ -123,6 +124,7 @@ extension TransportModel {
         let ownNext = own > 0 ? (isRead ? engineNextRead[requester] : engineNextWrite[requester]) : 0
         let earliest = max(interval > 0 ? next : 0, ownNext)
         if earliest > now {
+            flowState[f].paceWaits += 1
             flowState[f].issueScheduled = true
             try sim.schedule(.issue(Int32(f)), at: ceilPicoseconds(earliest))
             return false

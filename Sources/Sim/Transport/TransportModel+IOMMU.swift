@@ -90,6 +90,7 @@ extension TransportModel {
         iommuMaxInFlight[u] = max(iommuMaxInFlight[u], iommuInFlight[u])
         // A 2 MiB leaf ends the walk one level early, a 1 GiB leaf two (9 bits of IOVA per level above 4 KiB).
         let levels = max(1, iommuWalkLevels[u] - max(0, shift - 12) / 9)
+        iommuWalkTime[u] += Picoseconds(levels) * iommuWalkLatency[u]
         try sim.schedule(.walkDone(Int32(w)), after: Picoseconds(levels) * iommuWalkLatency[u])
     }
 

@@ -109,6 +109,8 @@ extension TransportModel {
         let start = continuing ? serverFreeAt[s] : max(serverFreeAt[s], fine(sim.now))
         let end = start + FineTime(bytes) * serverByteTime[s]
         serverFreeAt[s] = end
+        serverBusyTime[s] += end - start
+        serverPayload[s] += bytes
         serverBusy[s] = true
         try sim.schedule(.serverDone(Int32(s)), at: ceilPicoseconds(end))
     }

@@ -178,6 +178,9 @@ struct FlowState {
     var queuedAtSource = false
     var issueScheduled = false
     var waitingForTag = false
+    /// Times the flow found its requester's tags all in use, or had to wait for an issue-rate slot (limited_by).
+    var tagWaits = 0
+    var paceWaits = 0
     var requestTLPs = 0
     var delivered = 0
     var blockedTLPs = 0
@@ -265,6 +268,9 @@ struct TransportModel {
     /// Whether a read request is charged its requested bytes (DMA cap) or nothing (P2P cap, socket link).
     var serverChargesReads: [Bool] = []
     var serverFreeAt: [FineTime] = []
+    /// Per server: time it spent serving, and payload bytes charged (limited_by, report links).
+    var serverBusyTime: [FineTime] = []
+    var serverPayload: [Int] = []
     var serverBusy: [Bool] = []
     var serverHead: [Int32] = []
     var serverTail: [Int32] = []
@@ -291,6 +297,8 @@ struct TransportModel {
     var iommuFaults: [Int] = []
     var iommuInFlight: [Int] = []
     var iommuMaxInFlight: [Int] = []
+    /// Per IOMMU unit: walker time spent walking (summed over walkers).
+    var iommuWalkTime: [Picoseconds] = []
     var walkerUnit: [Int] = []
     var walkerKey: [UInt64] = []
     var walkerAddress: [UInt64] = []

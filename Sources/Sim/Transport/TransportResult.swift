@@ -23,6 +23,10 @@ public struct TransportResult: Sendable {
         public var atcLookups: Int
         public var atcHits: Int
         public var translationRequests: Int
+        /// What limits the flow: the busiest shared resource on its path when it ran at (nearly) full use (a link
+        /// direction, a root-complex cap, a socket link, an IOMMU's page walkers), else the mechanism that held it
+        /// back (outstanding reads, the DMA engine's issue rate, a queue depth); nil when nothing did (latency).
+        public var limitedBy: String? = nil
 
         /// Bytes over (completion − start).
         public var throughput: DataRate {
@@ -62,6 +66,17 @@ public struct TransportResult: Sendable {
         public var meanQueueTLPs: Double
         public var maxQueueTLPs: Int
         /// Payload rate over the run.
+        public var payloadRate: DataRate
+    }
+
+    /// A shared resource the model accounts like a link (rate servers: root-complex P2P and DMA caps, socket links,
+    /// switch-chip fabrics, peer write ingress; IOMMU page walkers).
+    public struct SharedResource: Sendable {
+        public var name: String
+        public var busyTime: Picoseconds
+        /// busy time / run time (for page walkers: walk time / (walkers x run time)).
+        public var utilization: Double
+        /// Payload rate through it over the run (0 for page walkers).
         public var payloadRate: DataRate
     }
 
@@ -106,6 +121,8 @@ public struct TransportResult: Sendable {
     public var peakTLPsInFlight: Int
     /// True when every flow completed.
     public var isComplete: Bool
+    /// The shared resources that are not links (root-complex caps, socket links, page walkers, ...).
+    public var shared: [SharedResource] = []
 
     /// The result for a link direction by name (`"A -> rc0.rp0"`).
     public func link(_ name: String) -> LinkDirection? { links.first { $0.name == name } }

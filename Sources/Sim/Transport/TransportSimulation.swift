@@ -106,13 +106,25 @@ extension TransportModel {
                 meanQueueTLPs: area / Double(max(endTime, 1)), maxQueueTLPs: links[d].queueMax,
                 payloadRate: DataRate(bytesPerSecond: Double(links[d].payload) / seconds)))
         }
+        let run = Double(max(endTime, 1))
+        let shared = serverName.indices.map { s in
+            let busy = Picoseconds(serverBusyTime[s] >> fineShift)
+            return TransportResult.SharedResource(name: serverName[s], busyTime: busy, utilization: min(1, Double(busy) / run),
+                                                  payloadRate: DataRate(bytesPerSecond: Double(serverPayload[s]) / seconds))
+        } + iommuName.indices.map { u in
+            TransportResult.SharedResource(name: "\(iommuName[u]) page walkers", busyTime: iommuWalkTime[u],
+                                           utilization: min(1, Double(iommuWalkTime[u]) / (run * Double(max(1, iommuWalkerCount[u])))),
+                                           payloadRate: DataRate(bytesPerSecond: 0))
+        }
         let flowResults = flows.indices.map { f in
-            TransportResult.Flow(flow: flows[f], bytes: flowState[f].delivered, requestTLPs: flowState[f].requestTLPs,
+            var r = TransportResult.Flow(flow: flows[f], bytes: flowState[f].delivered, requestTLPs: flowState[f].requestTLPs,
                                  blockedTLPs: flowState[f].blockedTLPs, blockedBytes: flowState[f].blockedBytes,
                                  completionTime: flowState[f].completion, firstDelivery: flowState[f].firstDelivery,
                                  lastDelivery: flowState[f].lastDelivery, firstDeliveryBytes: flowState[f].firstDeliveryBytes,
                                  latency: flowLatency[f], atcLookups: flowState[f].atcLookups, atcHits: flowState[f].atcHits,
                                  translationRequests: flowState[f].translationRequests)
+            r.limitedBy = limitedBy(f, links: linkResults, shared: shared)
+            return r
         }
         let counts = blockLocation.indices.filter { blockCount[$0] > 0 }.map {
             TransportResult.BlockCount(location: blockLocation[$0], reason: blockReason[$0], count: blockCount[$0])
@@ -124,6 +136,48 @@ extension TransportModel {
         }
         return TransportResult(flows: flowResults, links: linkResults, blocked: blockedRecords, blockCounts: counts,
                                iommus: iommus, endTime: endTime, eventsHandled: eventsHandled,
-                               peakTLPsInFlight: tlpPeak, isComplete: unfinishedFlows == 0)
+                               peakTLPsInFlight: tlpPeak, isComplete: unfinishedFlows == 0, shared: shared)
+    }
+
+    /// A flow's limit in the TLP model: the busiest resource on its path when it ran at 90 % or more of the run, else
+    /// the mechanism the flow waited on (its requester's tags, the engine's issue rate, its queue depth).
+    func limitedBy(_ f: Int, links: [TransportResult.LinkDirection], shared: [TransportResult.SharedResource]) -> String? {
+        guard flowState[f].delivered > 0 else { return nil }
+        var best: (name: String, utilization: Double)? = nil
+        var stalled: (name: String, fraction: Double)? = nil
+        func consider(_ name: String, _ u: Double) { if u > (best?.utilization ?? 0) + 1e-9 { best = (name, u) } }
+        var s = Int(flowConfig[f].requestStart)
+        var jumped = false
+        walk: while s < steps.count {
+            let step = steps[s]
+            switch step.kind {
+            case .link:
+                let d = Int(step.a)
+                consider(links[d].name, links[d].utilization)
+                // Credit stall as a share of the time the direction was busy or stalled.
+                let stall = Double(links[d].creditStallTime)
+                let share = stall / max(1, stall + Double(links[d].busyTime))
+                if share > (stalled?.fraction ?? 0) { stalled = (links[d].name, share) }
+            case .server: consider(shared[Int(step.a)].name, shared[Int(step.a)].utilization)
+            case .translate: consider(shared[serverName.count + Int(step.a)].name, shared[serverName.count + Int(step.a)].utilization)
+            case .complete:
+                guard !jumped else { break walk }
+                jumped = true
+                s = Int(step.a)
+                continue walk
+            case .receive, .blocked: break walk
+            case .accept where !flowConfig[f].isRead: break walk
+            default: break
+            }
+            s += 1
+        }
+        if let best, best.utilization >= 0.9 { return best.name }
+        // Held back by a full receiver downstream: the link it waits on, and that it is credits.
+        if let stalled, stalled.fraction >= 0.5 { return "credits (\(stalled.name))" }
+        let c = flowConfig[f]
+        if flowState[f].paceWaits > 0 { return "DMA issue rate" }
+        if c.isRead, c.queueDepth < engineTagLimit[c.requester] { return "queue depth \(c.queueDepth)" }
+        if flowState[f].tagWaits > 0 { return "outstanding reads (\(engineTagLimit[c.requester]) in flight)" }
+        return nil
     }
 }
