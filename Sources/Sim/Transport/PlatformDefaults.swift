@@ -61,11 +61,6 @@ public enum PlatformDefaults {
             rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil, memoryLatency: 532_000,
             source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564); memoryLatency: pb-bdw-t430.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630 v4, 546 ns, less the links)"),
         PlatformDefault(
-            id: "sapphire-rapids", name: "Intel Xeon Scalable 4th/5th gen (Sapphire/Emerald Rapids)", vendor: .intel, family: 6,
-            models: [0x8f...0x8f, 0xcf...0xcf],
-            rootComplexP2PRateCap: DataRate(bytesPerSecond: 20e9), socketP2PBandwidth: nil,
-            source: "rcP2PRateCap: spr-4090.p2p-uni (RTX 4090 pairs on Xeon Gold 6530/6430 ~20 GB/s, tinygrad/open-gpu-kernel-modules#26)"),
-        PlatformDefault(
             id: "naples", name: "AMD EPYC 7001 (Naples)", vendor: .amd, family: 0x17, models: [0x00...0x0f],
             rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.056e9), socketP2PBandwidth: nil,
             source: "rcP2PRateCap: naples-mi25.p2p-uni (2x MI25 through an EPYC 7261, 7.056 GB/s, ROCm/ROCmValidationSuite#427)"),
