@@ -15,11 +15,12 @@ struct RouteCommand: ParsableCommand {
     @Flag(help: "An ATS-translated request (AT=10b).") var translated = false
     @Flag(help: "Set Relaxed Ordering (its read completions are not redirected by ACS CR).") var relaxedOrdering = false
     @Flag(help: "Use the ACS control as firmware left it, not as Linux leaves it after boot.") var firmwareACS = false
+    @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
-        let fabric = Fabric(loaded, acsControl: firmwareACS ? nil : semantics.acsControl)
+        let semantics = kernel.boot(loaded, file: file)
+        let fabric = Fabric(semantics.loaded, acsControl: firmwareACS ? nil : semantics.acsControl)
         guard let requester = loaded.enumeration.lookup(from) else {
             throw ValidationError("no device '\(from)' in \(file) (give a name or a BDF)")
         }
@@ -53,10 +54,11 @@ struct GroupsCommand: ParsableCommand {
     @Flag(help: "Append each device's name.") var names = false
     @Flag(help: "Also print the kernel's boot log lines about ACS and groups (to stderr).") var kernelLog = false
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
+        let semantics = kernel.boot(loaded, file: file)
         let groups = semantics.iommuGroups()
         if kernelLog { for line in semantics.kernelLog { printError(line) } }
         let e = loaded.enumeration
@@ -92,14 +94,16 @@ struct P2PCommand: ParsableCommand {
     @Option(help: "Client (device name or BDF) for a single pair.") var client: String?
     @Option(help: "Output format: text, json, or topo-m (the GPU/NIC matrix in nvidia-smi topo -m's layout).") var format: P2PFormat = .text
 
+    @OptionGroup var kernel: KernelLineOptions
+
     enum P2PFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json, topoM = "topo-m"
     }
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
-        let fabric = Fabric(loaded, acsControl: semantics.acsControl)
+        let semantics = kernel.boot(loaded, file: file)
+        let fabric = Fabric(semantics)
         let e = loaded.enumeration
         if format == .topoM {
             guard provider == nil, client == nil else { throw ValidationError("--format topo-m prints the whole matrix; leave out --provider and --client") }

@@ -14,7 +14,7 @@ struct CheckTopoMCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadTopology(topology)
-        let fabric = Fabric(loaded, acsControl: Semantics(loaded).acsControl)
+        let fabric = Fabric(Semantics(loaded))
         guard let data = FileManager.default.contents(atPath: matrix), let text = String(data: data, encoding: .utf8) else {
             printError("\(matrix): error: cannot read the file as UTF-8 text")
             throw ExitCode(1)

@@ -31,7 +31,7 @@ public struct MachineFacts: Sendable {
     public var endpoints: [String]
 
     public init(_ semantics: Semantics) {
-        let fabric = Fabric(semantics.loaded, acsControl: semantics.acsControl)
+        let fabric = Fabric(semantics)
         let e = fabric.enumeration
         let t = fabric.topology
         var devices: [String: DeviceFacts] = [:]
