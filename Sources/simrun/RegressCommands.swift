@@ -40,7 +40,7 @@ struct RegressCommand: ParsableCommand {
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "What differs between two machines for P2P: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason; exit 1 when P2P is affected.")
+        abstract: "What differs between two machines: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason, and every input that moves a number (kernel line, CPUs, socket links, IOMMUs, root complexes, tuning); exit 1 when P2P or a number is affected.")
 
     @Argument(help: "The machine before.") var before: String
     @Argument(help: "The machine after.") var after: String
@@ -58,16 +58,17 @@ struct DiffCommand: ParsableCommand {
         let changes = a.changes(to: b)
         switch format {
         case .text:
-            if changes.isEmpty { print("no differences that matter for P2P") }
+            if !changes.contains(where: \.matters) { print("no differences that change P2P or a simulated number") }
             for c in changes { print("\(c.kind): \(c.text)") }
         case .json:
             print(JSON.object([
                 ("before", .string(before)), ("after", .string(after)),
-                ("affects_p2p", .bool(changes.contains { $0.affectsP2P })),
+                ("affects_p2p", .bool(changes.contains { $0.affectsP2P })), ("moves_numbers", .bool(changes.contains { $0.movesNumbers })),
                 ("changes", .array(changes.map { .object([("kind", .string($0.kind)), ("device", .string($0.device)),
-                                                          ("text", .string($0.text)), ("affects_p2p", .bool($0.affectsP2P))]) })),
+                                                          ("text", .string($0.text)), ("affects_p2p", .bool($0.affectsP2P)),
+                                                          ("moves_numbers", .bool($0.movesNumbers))]) })),
             ]).serialized())
         }
-        if changes.contains(where: { $0.affectsP2P }) { throw ExitCode(1) }
+        if changes.contains(where: \.matters) { throw ExitCode(1) }
     }
 }
