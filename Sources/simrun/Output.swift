@@ -70,3 +70,35 @@ struct KernelLineOptions: ParsableArguments {
 func reportBootWarnings(_ semantics: Semantics, file: String) {
     for w in semantics.warnings { printError("\(file): warning: \(w)") }
 }
+
+/// Where a file shipped with the repository (`conformance/cases`, `fidelity/suite.xml`) is, from any working
+/// directory: `$PCIESIM_ROOT/PATH` when the variable is set, else PATH itself when it exists relative to the
+/// working directory, else PATH under the nearest folder above the simrun executable that holds it (the checkout
+/// `swift build` ran in: `.build/debug/simrun` sits three levels below it). Falls back to PATH unchanged, so the
+/// error names what was looked for.
+func shippedPath(_ relative: String) -> String {
+    let fm = FileManager.default
+    if let root = ProcessInfo.processInfo.environment["PCIESIM_ROOT"], !root.isEmpty {
+        return URL(fileURLWithPath: root).appendingPathComponent(relative).path
+    }
+    if fm.fileExists(atPath: relative) { return relative }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    if !CommandLine.arguments[0].contains("/"), let found = executableOnPath() { dir = found.deletingLastPathComponent() }
+    for _ in 0..<8 {
+        let candidate = dir.appendingPathComponent(relative).path
+        if fm.fileExists(atPath: candidate) { return candidate }
+        let parent = dir.deletingLastPathComponent()
+        if parent.path == dir.path { break }
+        dir = parent
+    }
+    return relative
+}
+
+/// The simrun found on $PATH (when started by bare name).
+private func executableOnPath() -> URL? {
+    for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let u = URL(fileURLWithPath: String(d)).appendingPathComponent(CommandLine.arguments[0])
+        if FileManager.default.isExecutableFile(atPath: u.path) { return u.resolvingSymlinksInPath() }
+    }
+    return nil
+}

@@ -15,6 +15,7 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "Run only cases whose name contains this (or matches it, with *).") var filter: String?
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Flag(help: "Rewrite every case's baseline from this run (stable order and formatting).") var updateBaselines = false
+    @Option(help: "Terminal output: text (the table) or json (every case with its failures).") var format: OutputFormat = .text
 
     func run() throws {
         guard jobs >= 1 else { printError("error: --jobs must be at least 1"); throw ExitCode(2) }
@@ -30,7 +31,18 @@ struct RegressCommand: ParsableCommand {
             progress.update(done, total, unit: "cases")
         }
         progress.finish()
-        print(Regression.table(results), terminator: "")
+        switch format {
+        case .text: print(Regression.table(results), terminator: "")
+        case .json:
+            print(JSON.object([
+                ("suite", .string(suite)), ("passed", .int(Int64(results.filter { $0.verdict == .pass }.count))),
+                ("failed", .int(Int64(results.filter { $0.verdict != .pass }.count))),
+                ("cases", .array(results.map { r in
+                    .object([("name", .string(r.name)), ("verdict", .string(r.verdict.rawValue)), ("figure", .string(r.figure)),
+                             ("change", .string(r.change)), ("failures", .array(r.failures.map { .string($0) }))])
+                })),
+            ]).serialized())
+        }
         if let junit { try writeAtomically(Regression.junit(s, results), to: junit) }
         if results.contains(where: { $0.verdict == .error }) { throw ExitCode(2) }
         if results.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }

@@ -15,6 +15,7 @@ struct RouteCommand: ParsableCommand {
     @Flag(help: "An ATS-translated request (AT=10b).") var translated = false
     @Flag(help: "Set Relaxed Ordering (its read completions are not redirected by ACS CR).") var relaxedOrdering = false
     @Flag(help: "Use the ACS control as firmware left it, not as Linux leaves it after boot.") var firmwareACS = false
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
     @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
@@ -22,7 +23,7 @@ struct RouteCommand: ParsableCommand {
         let semantics = kernel.boot(loaded, file: file)
         let fabric = Fabric(semantics.loaded, acsControl: firmwareACS ? nil : semantics.acsControl)
         guard let requester = loaded.enumeration.lookup(from) else {
-            throw ValidationError("no device '\(from)' in \(file) (give a name or a BDF)")
+            throw ValidationError("no device '\(from)' in \(file)\(loaded.enumeration.didYouMean(from)) (give a name or a BDF)")
         }
         let address: UInt64
         if to.hasPrefix("0x"), let a = parseInteger(to) {
@@ -33,11 +34,15 @@ struct RouteCommand: ParsableCommand {
             }
             address = a
         } else {
-            throw ValidationError("no device '\(to)' in \(file), and not an address")
+            throw ValidationError("no device '\(to)' in \(file), and not an address\(loaded.enumeration.didYouMean(to))")
         }
         let request = TLPRequest(kind: read ? .memoryRead : .memoryWrite, requester: requester, address: address,
                                  addressType: translated ? .translated : .untranslated, relaxedOrdering: relaxedOrdering)
         let route = Router(fabric).route(request)
+        if format == .json {
+            print(route.json(fabric).serialized())
+            return
+        }
         print(route.text(fabric), terminator: "")
         if route.hops.contains(where: { if case .translate(.translated) = $0.action { return true } else { return false } }) {
             print("note: the requester's DMA domain is assumed to map this address 1:1; scenarios map through the mapping API")
@@ -112,8 +117,8 @@ struct P2PCommand: ParsableCommand {
         }
         if provider != nil || client != nil {
             guard let provider, let client else { throw ValidationError("give both --provider and --client") }
-            guard let p = e.lookup(provider) else { throw ValidationError("no device '\(provider)' in \(file)") }
-            guard let c = e.lookup(client) else { throw ValidationError("no device '\(client)' in \(file)") }
+            guard let p = e.lookup(provider) else { throw ValidationError("no device '\(provider)' in \(file)\(e.didYouMean(provider))") }
+            guard let c = e.lookup(client) else { throw ValidationError("no device '\(client)' in \(file)\(e.didYouMean(client))") }
             let r = semantics.p2pdma(provider: p, client: c, verbose: true)
             let path = fabric.pathClass(p, c)
             switch format {

@@ -93,7 +93,10 @@ struct Generate: ParsableCommand {
     @Option(help: "CPU vendor: intel, amd, arm.") var cpu = "intel"
     @Flag(help: "Keep the machine expressible in QEMU (q35, pcie-root-port, x3130, nvme, e1000e).") var qemu = false
     @Option(help: "Seed for the deterministic choices.") var seed: UInt64 = 1
-    @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output file (default: standard output).") var out: String?
+    /// `--output`, the spelling before `--out` was the one for every command (hidden, kept for old scripts).
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String? { out ?? outputAlias }
 
     func run() throws {
         var p = GeneratorParameters()

@@ -101,3 +101,16 @@ import Testing
         #expect(k.appending(" ") == k)
     }
 }
+
+@Suite struct DidYouMeanTests {
+    @Test("Levenshtein distance and the nearest names")
+    func nearest() {
+        #expect(DidYouMean.distance("kitten", "sitting") == 3)
+        #expect(DidYouMean.distance("", "abc") == 3 && DidYouMean.distance("gpu0", "gpu0") == 0)
+        #expect(DidYouMean.candidates("nvmee0", among: ["nic0", "nvme0", "nvme1", "sw0"]) == ["nvme0"])
+        #expect(DidYouMean.candidates("p2p-matrx", among: ["p2p-matrix", "h2d", "d2h"]) == ["p2p-matrix"])
+        #expect(DidYouMean.candidates("zzzzzz", among: ["gpu0", "nic0"]).isEmpty)
+        #expect(DidYouMean.hint("gpu9", among: ["gpu0", "gpu1", "gpu2", "gpu3"]) == "; did you mean gpu0, gpu1 or gpu2?")
+        #expect(DidYouMean.hint("GPU1", among: ["gpu1"]) == "; did you mean gpu1?")
+    }
+}
