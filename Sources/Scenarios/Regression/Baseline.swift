@@ -146,6 +146,10 @@ public struct Baseline: Sendable {
             if let others = changedInPhase[f.phase] {
                 return " (its path is unchanged; it shares phase '\(f.phase)' with flows whose paths changed: \(others.joined(separator: ", ")))"
             }
+            guard before.hasInputs else {
+                return " (nothing recorded on its path changed, but this baseline predates the machine-wide inputs (kernel line,"
+                    + " CPUs, socket links, IOMMUs, root complexes): rewrite it with --update-baselines to compare them)"
+            }
             return " (no input on its path changed: devices, links, ACS, kernel line, CPUs, socket links, IOMMUs, root complexes"
                 + " and tuning are as in the baseline, so the simulator's result moved)"
         }
