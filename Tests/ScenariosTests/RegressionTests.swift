@@ -139,7 +139,7 @@ struct RegressionTests {
         #expect(r.verdict == .fail)
         let cross = r.failures.filter { $0.contains("gpu4") }
         #expect(!cross.isEmpty, "\(r.failures)")
-        #expect(cross.allSatisfy { $0.contains("socket link 0-1: xgmi 20GB/s (bandwidth attribute) per direction, latency 120ns -> xgmi 5GB/s") }, "\(cross)")
+        #expect(cross.allSatisfy { $0.contains("socket link 0-1: xgmi 20GB/s per direction (bandwidth attribute), latency 120ns -> xgmi 5GB/s") }, "\(cross)")
         #expect(!r.failures.contains { $0.contains("simulator's result moved") }, "\(r.failures)")
         // Same-socket pairs do not pass the socket link: they did not move, so they are not in the failures.
         #expect(!r.failures.contains { $0.hasPrefix("gpu0 -> gpu1") || $0.hasPrefix("gpu1 -> gpu0") }, "\(r.failures)")
@@ -222,7 +222,7 @@ struct MachineDiffTests {
         #expect(cpu.contains { $0.kind == "cpu" && $0.matters })
         let n = try shipped("nvmeof-switch-acs-on")
         let cap = try facts(n).changes(to: try facts(n.replacingOccurrences(of: "p2p-rate-cap=\"7.1GB/s\"", with: "p2p-rate-cap=\"3GB/s\"")))
-        #expect(cap.map(\.kind) == ["root-complex"] && cap[0].text.contains("p2p cap 7.1GB/s (p2p-rate-cap attribute)") && cap[0].text.contains("-> "))
+        #expect(cap.map(\.kind) == ["root-complex"] && cap[0].text.contains("p2p cap 7.1GB/s per direction (p2p-rate-cap attribute)") && cap[0].text.contains("-> "))
         let sw = try facts(t).changes(to: try facts(t.replacingOccurrences(of: "mps=\"512\" latency=\"105ns\">", with: "mps=\"512\" latency=\"400ns\">")))
         // Every switch of the file has the same attributes: each one's tuning changed, and nothing else.
         #expect(sw.count == 4 && sw.allSatisfy { $0.kind == "tuning" && $0.text.contains("-> switch latency 400ns") && $0.movesNumbers && !$0.affectsP2P })

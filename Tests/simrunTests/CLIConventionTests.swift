@@ -107,7 +107,7 @@ import Testing
         #expect(same.status == 0 && same.stdout.contains("no differences"))
         let r = try simrun(["diff", original, cut])
         #expect(r.status == 1)
-        #expect(r.stdout == "socket-link: socket link 0-1: xgmi 20GB/s (bandwidth attribute) per direction, latency 120ns -> xgmi 5GB/s (bandwidth attribute) per direction, latency 120ns\n")
+        #expect(r.stdout == "socket-link: socket link 0-1: xgmi 20GB/s per direction (bandwidth attribute), latency 120ns -> xgmi 5GB/s per direction (bandwidth attribute), latency 120ns\n")
         let json = try simrun(["diff", original, cut, "--format", "json"])
         #expect(json.status == 1 && json.stdout.contains("\"moves_numbers\": true") && json.stdout.contains("\"affects_p2p\": false"))
     }

@@ -72,9 +72,8 @@ extension MachineInput {
         for l in t.socketLinks {
             let forward = t.socketLinkBandwidth(from: l.a, to: l.b)
             let backward = t.socketLinkBandwidth(from: l.b, to: l.a)
-            func rate(_ r: SourcedRate?) -> String { r.map { "\($0.rate) (\($0.origin))" } ?? "no rate" }
-            let rates = forward?.rate == backward?.rate ? rate(forward) + " per direction"
-                : "\(l.a)->\(l.b) \(rate(forward)), \(l.b)->\(l.a) \(rate(backward))"
+            func rate(_ r: SourcedRate?) -> String { r?.text ?? "no rate" }
+            let rates = forward == backward ? rate(forward) : "\(l.a)->\(l.b) \(rate(forward)), \(l.b)->\(l.a) \(rate(backward))"
             out.append(MachineInput(name: "socket link \(l.a)-\(l.b)", scope: .socketLink(l.a, l.b),
                                     value: "\(l.kind.rawValue) \(rates), latency \(Duration.format(l.latency))", kind: "socket-link"))
         }
@@ -85,7 +84,7 @@ extension MachineInput {
         }
         for (r, rc) in t.rootComplexes.enumerated() {
             var v = "socket \(rc.socket), host bridge \(rc.hostBridgeID.map { "\($0)" } ?? "none"), IOMMU \(rc.iommu ?? "none"), p2p \(rc.p2pForwarding.rawValue)"
-            if let cap = t.rootComplexP2PRateCap(r) { v += ", p2p cap \(cap.rate) (\(cap.origin))" }
+            if let cap = t.rootComplexP2PRateCap(r) { v += ", p2p cap \(cap.text)" }
             if let l = rc.p2pLatency { v += ", p2p latency \(Duration.format(l))" }
             if let cap = t.rootComplexDMACap(r) { v += ", dma cap \(cap.rate) (\(cap.origin))" }
             if !rc.parameters.isEmpty { v += ", params " + rc.parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
