@@ -13,6 +13,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Latency histograms with two significant digits (HdrHistogram's layout and quantiles).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", .upToNextMinor(from: "0.2.0")),
     ],
     targets: [
         // libxml2 from the system (Debian: libxml2-dev).
@@ -29,7 +31,7 @@ let package = Package(
         ),
         .target(
             name: "Sim",
-            dependencies: ["CSupport"]
+            dependencies: ["CSupport", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .target(name: "Scenarios", dependencies: ["Sim"]),
         .executableTarget(

@@ -11,15 +11,16 @@ struct ConformanceCommand: ParsableCommand {
 
     enum Backend: String, ExpressibleByArgument { case simulated, sysfs }
 
-    @Argument(help: "Case files or folders (default: conformance/cases).") var paths: [String] = []
+    @Argument(help: "Case files or folders (default: the shipped conformance/cases, found from any working directory; $PCIESIM_ROOT overrides).") var paths: [String] = []
     @Option(help: "simulated: every expectation of every case; sysfs: import this machine and compare groups with the kernel's.") var backend: Backend = .simulated
     @Option(help: "With --backend sysfs: the sysfs root to read (default /).") var root: String = "/"
+    @Option(help: "Output format: text (the table) or json (every check).") var format: OutputFormat = .text
 
     func run() throws {
         switch backend {
         case .simulated:
             var files: [String] = []
-            for p in paths.isEmpty ? ["conformance/cases"] : paths {
+            for p in paths.isEmpty ? [shippedPath("conformance/cases")] : paths {
                 var isDir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
                     let list = (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []
@@ -39,7 +40,18 @@ struct ConformanceCommand: ParsableCommand {
                     bad = true
                 }
             }
-            print(ConformanceRunner.table(checks), terminator: "")
+            switch format {
+            case .text: print(ConformanceRunner.table(checks), terminator: "")
+            case .json:
+                print(JSON.object([
+                    ("passed", .int(Int64(checks.filter { $0.verdict == .pass }.count))),
+                    ("failed", .int(Int64(checks.filter { $0.verdict == .fail }.count))),
+                    ("checks", .array(checks.map { c in
+                        .object([("case", .string(c.caseID)), ("file", .string(c.file)), ("line", .int(Int64(c.line))), ("what", .string(c.what)),
+                                 ("verdict", .string(c.verdict.rawValue)), ("detail", .string(c.detail))])
+                    })),
+                ]).serialized())
+            }
             if bad { throw ExitCode(2) }
             if checks.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
         case .sysfs:

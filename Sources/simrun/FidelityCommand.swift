@@ -15,7 +15,7 @@ struct FidelityCommand: ParsableCommand {
             mark). docs/FIDELITY.md describes the suite and how each default was derived.
             """)
 
-    @Argument(help: "Fidelity suite XML file.") var suite: String = "fidelity/suite.xml"
+    @Argument(help: "Fidelity suite XML file (default: the shipped fidelity/suite.xml, found from any working directory).") var suite: String = shippedPath("fidelity/suite.xml")
     @Option(help: "Run only cases whose id contains this (or matches it, with *).") var filter: String?
     @Option(help: "Runs in parallel (default: the cores).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Write fidelity.json, fidelity.md and fidelity.html into this folder.") var out: String?

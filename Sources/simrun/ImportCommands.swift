@@ -19,7 +19,10 @@ struct Export: ParsableCommand {
 
 /// Options every importer takes.
 struct ImportCommonOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output file, written atomically (default: standard output).") var output: String?
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output file, written atomically (default: standard output).") var out: String?
+    /// `--output`, the spelling before `--out` was the one for every command (hidden, kept for old scripts).
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String? { out ?? outputAlias }
     @Option(help: "Topology name (default: imported-<format>).") var name: String?
     @Option(help: "Trained links: 'current' writes LnkSta below LnkCap as trained-gen/trained-width; 'capability' uses LnkCap only (idle GPUs slow their links).")
     var trainedLink: String = "current"
@@ -147,7 +150,10 @@ struct ExportNCCL: ParsableCommand {
         abstract: "Write NCCL topology XML (for NCCL_TOPO_FILE): a <cpu> per socket, switches and endpoints as nested <pci>, <gpu>/<nic> children.")
 
     @Argument(help: "Topology XML file.") var file: String
-    @Option(name: .shortAndLong, help: "Output file, written atomically (default: standard output).") var output: String?
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output file, written atomically (default: standard output).") var out: String?
+    /// `--output`, the spelling before `--out` was the one for every command (hidden, kept for old scripts).
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String? { out ?? outputAlias }
 
     func run() throws {
         let loaded = try loadTopology(file)

@@ -23,7 +23,10 @@ struct ExportQEMU: ParsableCommand {
     @Option(help: "Guest memory (-m).") var memory = "512M"
     @Option(help: "A -serial back end (repeat for each port), e.g. file:console.log.") var serial: [String] = []
     @Flag(help: "Treat approximations as errors.") var strict = false
-    @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output file (default: standard output).") var out: String?
+    /// `--output`, the spelling before `--out` was the one for every command (hidden, kept for old scripts).
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String? { out ?? outputAlias }
 
     func run() throws {
         let loaded = try loadTopology(file)
@@ -124,7 +127,10 @@ struct OracleExtractSysfs: ParsableCommand {
         abstract: "Write the sysfs archive a guest sent (its /sys/bus/pci/devices, /sys/devices/pci*, IOMMU groups) as a .tar.gz.")
 
     @Argument(help: "The guest's output.") var guestOutput: String
-    @Option(name: .shortAndLong, help: "Output .tar.gz file.") var output: String
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output .tar.gz file.") var out: String?
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String { out ?? outputAlias ?? "" }
+    func validate() throws { if out == nil && outputAlias == nil { throw ValidationError("give the output file with --out FILE") } }
 
     func run() throws {
         let guest = try readGuest(guestOutput)

@@ -36,3 +36,69 @@ func writeAtomically(_ text: String, to path: String) throws {
         throw ExitCode(1)
     }
 }
+
+/// `--cmdline` and `--append-cmdline`: the kernel command line a command boots the machine with. The semantics
+/// layer reads it as Linux does (ACS parameters, and the IOMMU mode: `intel_iommu=`, `amd_iommu=`, `iommu=pt`,
+/// `iommu.passthrough=`, `iommu.strict=`).
+struct KernelLineOptions: ParsableArguments {
+    @Option(help: "Kernel command line (replaces the topology's <kernel cmdline>).") var cmdline: String?
+    @Option(help: "Options appended to the topology's kernel command line (or to --cmdline's).") var appendCmdline: String?
+
+    /// The kernel to boot with; nil keeps the topology's `<kernel>`.
+    func kernel(_ loaded: LoadedTopology) -> KernelConfiguration? {
+        guard cmdline != nil || appendCmdline != nil else { return nil }
+        var k = cmdline.map { KernelConfiguration(commandLine: $0, version: loaded.topology.kernel.version) } ?? loaded.topology.kernel
+        if let appendCmdline { k = k.appending(appendCmdline) }
+        return k
+    }
+
+    func semantics(_ loaded: LoadedTopology) -> SemanticsOptions {
+        var o = SemanticsOptions()
+        o.kernel = kernel(loaded)
+        return o
+    }
+
+    /// Boots the machine with this line and prints where the line contradicts the machine.
+    func boot(_ loaded: LoadedTopology, file: String) -> Semantics {
+        let semantics = Semantics(loaded, options: semantics(loaded))
+        reportBootWarnings(semantics, file: file)
+        return semantics
+    }
+}
+
+/// Prints the command line's contradictions with the machine (`intel_iommu=on` on an AMD machine) as warnings.
+func reportBootWarnings(_ semantics: Semantics, file: String) {
+    for w in semantics.warnings { printError("\(file): warning: \(w)") }
+}
+
+/// Where a file shipped with the repository (`conformance/cases`, `fidelity/suite.xml`) is, from any working
+/// directory: `$PCIESIM_ROOT/PATH` when the variable is set, else PATH itself when it exists relative to the
+/// working directory, else PATH under the nearest folder above the simrun executable that holds it (the checkout
+/// `swift build` ran in: `.build/debug/simrun` sits three levels below it). Falls back to PATH unchanged, so the
+/// error names what was looked for.
+func shippedPath(_ relative: String) -> String {
+    let fm = FileManager.default
+    if let root = ProcessInfo.processInfo.environment["PCIESIM_ROOT"], !root.isEmpty {
+        return URL(fileURLWithPath: root).appendingPathComponent(relative).path
+    }
+    if fm.fileExists(atPath: relative) { return relative }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    if !CommandLine.arguments[0].contains("/"), let found = executableOnPath() { dir = found.deletingLastPathComponent() }
+    for _ in 0..<8 {
+        let candidate = dir.appendingPathComponent(relative).path
+        if fm.fileExists(atPath: candidate) { return candidate }
+        let parent = dir.deletingLastPathComponent()
+        if parent.path == dir.path { break }
+        dir = parent
+    }
+    return relative
+}
+
+/// The simrun found on $PATH (when started by bare name).
+private func executableOnPath() -> URL? {
+    for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let u = URL(fileURLWithPath: String(d)).appendingPathComponent(CommandLine.arguments[0])
+        if FileManager.default.isExecutableFile(atPath: u.path) { return u.resolvingSymlinksInPath() }
+    }
+    return nil
+}

@@ -15,6 +15,7 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "Run only cases whose name contains this (or matches it, with *).") var filter: String?
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Flag(help: "Rewrite every case's baseline from this run (stable order and formatting).") var updateBaselines = false
+    @Option(help: "Terminal output: text (the table) or json (every case with its failures).") var format: OutputFormat = .text
 
     func run() throws {
         guard jobs >= 1 else { printError("error: --jobs must be at least 1"); throw ExitCode(2) }
@@ -30,7 +31,18 @@ struct RegressCommand: ParsableCommand {
             progress.update(done, total, unit: "cases")
         }
         progress.finish()
-        print(Regression.table(results), terminator: "")
+        switch format {
+        case .text: print(Regression.table(results), terminator: "")
+        case .json:
+            print(JSON.object([
+                ("suite", .string(suite)), ("passed", .int(Int64(results.filter { $0.verdict == .pass }.count))),
+                ("failed", .int(Int64(results.filter { $0.verdict != .pass }.count))),
+                ("cases", .array(results.map { r in
+                    .object([("name", .string(r.name)), ("verdict", .string(r.verdict.rawValue)), ("figure", .string(r.figure)),
+                             ("change", .string(r.change)), ("failures", .array(r.failures.map { .string($0) }))])
+                })),
+            ]).serialized())
+        }
         if let junit { try writeAtomically(Regression.junit(s, results), to: junit) }
         if results.contains(where: { $0.verdict == .error }) { throw ExitCode(2) }
         if results.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
@@ -40,7 +52,7 @@ struct RegressCommand: ParsableCommand {
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "What differs between two machines for P2P: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason; exit 1 when P2P is affected.")
+        abstract: "What differs between two machines: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason, and every input that moves a number (kernel line, CPUs, socket links, IOMMUs, root complexes, tuning); exit 1 when P2P or a number is affected.")
 
     @Argument(help: "The machine before.") var before: String
     @Argument(help: "The machine after.") var after: String
@@ -58,16 +70,17 @@ struct DiffCommand: ParsableCommand {
         let changes = a.changes(to: b)
         switch format {
         case .text:
-            if changes.isEmpty { print("no differences that matter for P2P") }
+            if !changes.contains(where: \.matters) { print("no differences that change P2P or a simulated number") }
             for c in changes { print("\(c.kind): \(c.text)") }
         case .json:
             print(JSON.object([
                 ("before", .string(before)), ("after", .string(after)),
-                ("affects_p2p", .bool(changes.contains { $0.affectsP2P })),
+                ("affects_p2p", .bool(changes.contains { $0.affectsP2P })), ("moves_numbers", .bool(changes.contains { $0.movesNumbers })),
                 ("changes", .array(changes.map { .object([("kind", .string($0.kind)), ("device", .string($0.device)),
-                                                          ("text", .string($0.text)), ("affects_p2p", .bool($0.affectsP2P))]) })),
+                                                          ("text", .string($0.text)), ("affects_p2p", .bool($0.affectsP2P)),
+                                                          ("moves_numbers", .bool($0.movesNumbers))]) })),
             ]).serialized())
         }
-        if changes.contains(where: { $0.affectsP2P }) { throw ExitCode(1) }
+        if changes.contains(where: \.matters) { throw ExitCode(1) }
     }
 }

@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Use ATS where the requester supports it.") var ats = false
     @Flag(help: "P2P scenarios read the peer instead of writing it.") var read = false
     @Option(help: "Trace replay: the device whose IOMMU domain the trace's map/unmap events belong to.") var device: String?
-    @Option(help: "Kernel command line (replaces the topology's <kernel cmdline>).") var cmdline: String?
+    @OptionGroup var kernel: KernelLineOptions
     @Option(help: "Seed for every random choice.") var seed: UInt64 = 1
     @Option(help: "Phases run in parallel on this many threads (results do not depend on it).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Report folder (default: reports/runs/TOPOLOGY-SCENARIO).") var out: String?
@@ -39,8 +39,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadTopology(topology)
-        var semantics = SemanticsOptions()
-        if let cmdline { semantics.kernel = KernelConfiguration(commandLine: cmdline, version: loaded.topology.kernel.version) }
+        let semantics = kernel.semantics(loaded)
         var options = ScenarioOptions(ats: ats, operation: read ? .read : .write)
         var problems: [String] = []
         func bytes(_ text: String?, _ name: String) -> Int? {
@@ -74,6 +73,7 @@ struct RunCommand: ParsableCommand {
             if case .failure(let e) = prepared { for p in e.problems { printError(p.contains(": error: ") ? p : "error: " + p) } }
             throw ExitCode(1)
         }
+        reportBootWarnings(runner.booted.semantics, file: topology)
         let progress = ProgressBar(total: workload.phases.count)
         let ran = Result { () throws(ScenarioError) -> WorkloadResult in
             try runner.run(workload, progress: { done, total in progress.update(done, total) })

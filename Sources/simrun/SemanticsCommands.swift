@@ -15,13 +15,15 @@ struct RouteCommand: ParsableCommand {
     @Flag(help: "An ATS-translated request (AT=10b).") var translated = false
     @Flag(help: "Set Relaxed Ordering (its read completions are not redirected by ACS CR).") var relaxedOrdering = false
     @Flag(help: "Use the ACS control as firmware left it, not as Linux leaves it after boot.") var firmwareACS = false
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
-        let fabric = Fabric(loaded, acsControl: firmwareACS ? nil : semantics.acsControl)
+        let semantics = kernel.boot(loaded, file: file)
+        let fabric = Fabric(semantics.loaded, acsControl: firmwareACS ? nil : semantics.acsControl)
         guard let requester = loaded.enumeration.lookup(from) else {
-            throw ValidationError("no device '\(from)' in \(file) (give a name or a BDF)")
+            throw ValidationError("no device '\(from)' in \(file)\(loaded.enumeration.didYouMean(from)) (give a name or a BDF)")
         }
         let address: UInt64
         if to.hasPrefix("0x"), let a = parseInteger(to) {
@@ -32,11 +34,15 @@ struct RouteCommand: ParsableCommand {
             }
             address = a
         } else {
-            throw ValidationError("no device '\(to)' in \(file), and not an address")
+            throw ValidationError("no device '\(to)' in \(file), and not an address\(loaded.enumeration.didYouMean(to))")
         }
         let request = TLPRequest(kind: read ? .memoryRead : .memoryWrite, requester: requester, address: address,
                                  addressType: translated ? .translated : .untranslated, relaxedOrdering: relaxedOrdering)
         let route = Router(fabric).route(request)
+        if format == .json {
+            print(route.json(fabric).serialized())
+            return
+        }
         print(route.text(fabric), terminator: "")
         if route.hops.contains(where: { if case .translate(.translated) = $0.action { return true } else { return false } }) {
             print("note: the requester's DMA domain is assumed to map this address 1:1; scenarios map through the mapping API")
@@ -53,10 +59,11 @@ struct GroupsCommand: ParsableCommand {
     @Flag(help: "Append each device's name.") var names = false
     @Flag(help: "Also print the kernel's boot log lines about ACS and groups (to stderr).") var kernelLog = false
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
+        let semantics = kernel.boot(loaded, file: file)
         let groups = semantics.iommuGroups()
         if kernelLog { for line in semantics.kernelLog { printError(line) } }
         let e = loaded.enumeration
@@ -92,14 +99,16 @@ struct P2PCommand: ParsableCommand {
     @Option(help: "Client (device name or BDF) for a single pair.") var client: String?
     @Option(help: "Output format: text, json, or topo-m (the GPU/NIC matrix in nvidia-smi topo -m's layout).") var format: P2PFormat = .text
 
+    @OptionGroup var kernel: KernelLineOptions
+
     enum P2PFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json, topoM = "topo-m"
     }
 
     func run() throws {
         let loaded = try loadTopology(file)
-        let semantics = Semantics(loaded)
-        let fabric = Fabric(loaded, acsControl: semantics.acsControl)
+        let semantics = kernel.boot(loaded, file: file)
+        let fabric = Fabric(semantics)
         let e = loaded.enumeration
         if format == .topoM {
             guard provider == nil, client == nil else { throw ValidationError("--format topo-m prints the whole matrix; leave out --provider and --client") }
@@ -108,8 +117,8 @@ struct P2PCommand: ParsableCommand {
         }
         if provider != nil || client != nil {
             guard let provider, let client else { throw ValidationError("give both --provider and --client") }
-            guard let p = e.lookup(provider) else { throw ValidationError("no device '\(provider)' in \(file)") }
-            guard let c = e.lookup(client) else { throw ValidationError("no device '\(client)' in \(file)") }
+            guard let p = e.lookup(provider) else { throw ValidationError("no device '\(provider)' in \(file)\(e.didYouMean(provider))") }
+            guard let c = e.lookup(client) else { throw ValidationError("no device '\(client)' in \(file)\(e.didYouMean(client))") }
             let r = semantics.p2pdma(provider: p, client: c, verbose: true)
             let path = fabric.pathClass(p, c)
             switch format {

@@ -11,10 +11,11 @@ struct CheckTopoMCommand: ParsableCommand {
 
     @Argument(help: "Topology XML file.") var topology: String
     @Argument(help: "nvidia-smi topo -m output, as pasted (legend and affinity columns may stay).") var matrix: String
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
         let loaded = try loadTopology(topology)
-        let fabric = Fabric(loaded, acsControl: Semantics(loaded).acsControl)
+        let fabric = Fabric(Semantics(loaded))
         guard let data = FileManager.default.contents(atPath: matrix), let text = String(data: data, encoding: .utf8) else {
             printError("\(matrix): error: cannot read the file as UTF-8 text")
             throw ExitCode(1)
@@ -27,10 +28,16 @@ struct CheckTopoMCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let (differences, problems) = TopoMatrix.compare(pasted, with: fabric)
-        for p in problems { print("error: \(p)") }
-        for d in differences { print(d.description) }
         let cells = pasted.names.count * pasted.names.count
-        print("\(cells) cells compared, \(differences.count) differ\(problems.isEmpty ? "" : ", \(problems.count) problem\(problems.count == 1 ? "" : "s")")")
+        switch format {
+        case .text:
+            for p in problems { print("error: \(p)") }
+            for d in differences { print(d.description) }
+            print("\(cells) cells compared, \(differences.count) differ\(problems.isEmpty ? "" : ", \(problems.count) problem\(problems.count == 1 ? "" : "s")")")
+        case .json:
+            print(JSON.object([("cells", .int(Int64(cells))), ("differences", .array(differences.map { .string($0.description) })),
+                               ("problems", .array(problems.map { .string($0) }))]).serialized())
+        }
         if !differences.isEmpty || !problems.isEmpty { throw ExitCode(1) }
     }
 }

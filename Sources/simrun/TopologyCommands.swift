@@ -44,11 +44,15 @@ struct Show: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also list BARs, bus ranges, bridge windows and capabilities.") var verbose = false
     @Flag(help: "Show ACS control as firmware left it instead of as Linux leaves it after boot.") var firmwareACS = false
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var kernel: KernelLineOptions
 
     func run() throws {
-        let loaded = try loadTopology(file)
-        // ACS control after Linux's boot-time enable (pci_enable_acs + disable_acs_redir/config_acs).
-        let acs = firmwareACS ? nil : Semantics(loaded).acsControl
+        let file = try loadTopology(self.file)
+        // ACS control after Linux's boot-time enable (pci_enable_acs + disable_acs_redir/config_acs), and each IOMMU
+        // in the mode the command line booted it in; --firmware-acs shows the file as written.
+        let semantics = kernel.boot(file, file: self.file)
+        let loaded = firmwareACS ? file : semantics.loaded
+        let acs = firmwareACS ? nil : semantics.acsControl
         switch format {
         case .text:
             print(TopologyTree.text(loaded.topology, loaded.enumeration, acsControl: acs, options: .init(verbose: verbose)), terminator: "")
@@ -89,7 +93,10 @@ struct Generate: ParsableCommand {
     @Option(help: "CPU vendor: intel, amd, arm.") var cpu = "intel"
     @Flag(help: "Keep the machine expressible in QEMU (q35, pcie-root-port, x3130, nvme, e1000e).") var qemu = false
     @Option(help: "Seed for the deterministic choices.") var seed: UInt64 = 1
-    @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
+    @Option(name: [.customShort("o"), .customLong("out")], help: "Output file (default: standard output).") var out: String?
+    /// `--output`, the spelling before `--out` was the one for every command (hidden, kept for old scripts).
+    @Option(name: .customLong("output"), help: .hidden) var outputAlias: String?
+    var output: String? { out ?? outputAlias }
 
     func run() throws {
         var p = GeneratorParameters()

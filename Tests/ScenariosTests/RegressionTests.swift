@@ -127,6 +127,36 @@ struct RegressionTests {
         #expect(r.failures[4...5].allSatisfy { $0.hasPrefix("line 9: nic0 -> nvme0 CMB [") && $0.contains("0.00 GB/s, expected at least 1.00") })
     }
 
+    @Test("a socket link cut from 20 to 5 GB/s: regress names it on the cross-socket flows; a moved number with no changed input blames the simulator")
+    func socketLink() throws {
+        let box = try SuiteSandbox("socket")
+        defer { box.remove() }
+        try box.copy("gpu8-gen4-switches")
+        let suite = try box.suite(caseXML("xsocket", "gpu8-gen4-switches", "p2p-matrix", options: ["size": "1M", "devices": "gpu0,gpu1,gpu4"]))
+        #expect(Regression.run(suite, RegressionOptions(updateBaselines: true)).allSatisfy { $0.verdict == .pass })
+        try box.mutate("gpu8-gen4-switches") { $0.replacingOccurrences(of: "bandwidth=\"20GB/s\"", with: "bandwidth=\"5GB/s\"") }
+        let r = Regression.run(suite, RegressionOptions())[0]
+        #expect(r.verdict == .fail)
+        let cross = r.failures.filter { $0.contains("gpu4") }
+        #expect(!cross.isEmpty, "\(r.failures)")
+        #expect(cross.allSatisfy { $0.contains("socket link 0-1: xgmi 20GB/s per direction (bandwidth attribute), latency 120ns -> xgmi 5GB/s") }, "\(cross)")
+        #expect(!r.failures.contains { $0.contains("simulator's result moved") }, "\(r.failures)")
+        // Same-socket pairs do not pass the socket link: they did not move, so they are not in the failures.
+        #expect(!r.failures.contains { $0.hasPrefix("gpu0 -> gpu1") || $0.hasPrefix("gpu1 -> gpu0") }, "\(r.failures)")
+
+        // Restore the machine, then move a number in the baseline by hand: no input changed, so the simulator moved.
+        try box.mutate("gpu8-gen4-switches") { $0.replacingOccurrences(of: "bandwidth=\"5GB/s\"", with: "bandwidth=\"20GB/s\"") }
+        let baseline = box.dir.appendingPathComponent("baselines/xsocket.json").path
+        let text = try String(contentsOfFile: baseline, encoding: .utf8)
+        let first = try #require(text.range(of: "\"gbps\": "))
+        let end = try #require(text.range(of: ",", range: first.upperBound..<text.endIndex))
+        try text.replacingCharacters(in: first.upperBound..<end.lowerBound, with: "99.0").write(toFile: baseline, atomically: true, encoding: .utf8)
+        let moved = Regression.run(suite, RegressionOptions())[0]
+        #expect(moved.verdict == .fail && moved.failures.count == 1)
+        #expect(moved.failures.first?.contains("no input on its path changed") == true, "\(moved.failures)")
+        #expect(moved.failures.first?.contains("the simulator's result moved") == true)
+    }
+
     @Test("a malformed suite is file:line: error:; JUnit XML counts tests and failures")
     func suiteFileAndJUnit() throws {
         do {
@@ -175,6 +205,29 @@ struct MachineDiffTests {
         #expect(cells.contains { $0.text == "nic0 -> nvme0: BUS_ADDR distance 4 -> NOT_SUPPORTED distance 4: ACS ReqRedir now set on 0000:02:00.0 (sw0.dp0)" })
     }
 
+    @Test("inputs that move numbers: socket link, CPU, kernel line, IOMMU mode, root-complex cap, device tuning")
+    func inputs() throws {
+        let t = try shipped("gpu8-gen4-switches")
+        let link = try facts(t).changes(to: try facts(t.replacingOccurrences(of: "bandwidth=\"20GB/s\"", with: "bandwidth=\"5GB/s\"")))
+        #expect(link.map(\.kind) == ["socket-link"] && link[0].device == "socket link 0-1" && link[0].movesNumbers && !link[0].affectsP2P)
+        let cmdline = try facts(t).changes(to: try facts(t.replacingOccurrences(of: "<kernel cmdline=\"iommu=pt ", with: "<kernel cmdline=\"")))
+        #expect(cmdline.contains { $0.kind == "kernel" && $0.text.contains("'iommu=pt pci=disable_acs_redir=pci:1000:c010' (kernel mainline) -> 'pci=disable_acs_redir") })
+        // Without iommu=pt the AMD-Vi units boot in the file's mode: passthrough (the file's build default), so no IOMMU change.
+        #expect(!cmdline.contains { $0.kind == "iommu" })
+        let mode = try facts(t).changes(to: try facts(t.replacingOccurrences(of: "kind=\"amd-vi\" mode=\"passthrough\"", with: "kind=\"amd-vi\" mode=\"dma\"")
+                                                      .replacingOccurrences(of: "<kernel cmdline=\"iommu=pt ", with: "<kernel cmdline=\"")))
+        #expect(mode.contains { $0.kind == "iommu" && $0.text.contains("amd-vi mode passthrough") && $0.text.contains("-> amd-vi mode dma,") })
+        let x = try shipped("xeon-whitelisted")
+        let cpu = try facts(x).changes(to: try facts(x.replacingOccurrences(of: "cpu-vendor=\"intel\"", with: "cpu-vendor=\"amd\"")))
+        #expect(cpu.contains { $0.kind == "cpu" && $0.matters })
+        let n = try shipped("nvmeof-switch-acs-on")
+        let cap = try facts(n).changes(to: try facts(n.replacingOccurrences(of: "p2p-rate-cap=\"7.1GB/s\"", with: "p2p-rate-cap=\"3GB/s\"")))
+        #expect(cap.map(\.kind) == ["root-complex"] && cap[0].text.contains("p2p cap 7.1GB/s per direction (p2p-rate-cap attribute)") && cap[0].text.contains("-> "))
+        let sw = try facts(t).changes(to: try facts(t.replacingOccurrences(of: "mps=\"512\" latency=\"105ns\">", with: "mps=\"512\" latency=\"400ns\">")))
+        // Every switch of the file has the same attributes: each one's tuning changed, and nothing else.
+        #expect(sw.count == 4 && sw.allSatisfy { $0.kind == "tuning" && $0.text.contains("-> switch latency 400ns") && $0.movesNumbers && !$0.affectsP2P })
+    }
+
     @Test("a down-trained link is the only change")
     func link() throws {
         let t = try shipped("gpu8-gen4-switches")
@@ -200,7 +253,8 @@ struct MachineDiffTests {
         let t = try shipped("xeon-whitelisted")
         let m = t.replacingOccurrences(of: "name=\"rc-s1-pe2\" socket=\"1\"", with: "name=\"rc-s1-pe2\" socket=\"0\"")
         let changes = try facts(t).changes(to: try facts(m))
-        #expect(changes.filter { $0.kind != "p2p" }.map(\.device).sorted() == ["nic0", "rc-s1-pe2.rp0"])
+        #expect(changes.filter { $0.kind != "p2p" }.map(\.device).sorted() == ["nic0", "rc-s1-pe2.rp0", "root complex rc-s1-pe2"])
+        #expect(changes.contains { $0.kind == "root-complex" && $0.text.hasPrefix("root complex rc-s1-pe2: socket 1,") })
         #expect(changes.contains { $0.text == "nic0 moved: socket 1 -> socket 0" })
     }
 }

@@ -127,7 +127,7 @@ private func platformMachine(family: String, model: String, rcAttributes: String
     @Test("GB202 GPUs get their derived launch latency; an explicit param wins")
     func deviceDefault() throws {
         let row = try #require(DeviceDefaults.row(for: PCIID(vendor: 0x10de, device: 0x2b85)))
-        #expect(row.launchLatency == 219_000)
+        #expect(row.launchLatency == 218_000)
         #expect(DeviceDefaults.row(for: PCIID(vendor: 0x10de, device: 0x20b0)) == nil, "A100 is not in the GB202 row")
     }
 }

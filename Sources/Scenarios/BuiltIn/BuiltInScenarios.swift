@@ -145,7 +145,7 @@ struct Builder {
             var out: [Int] = []
             var problems: [String] = []
             for n in names {
-                if let f = fabric.enumeration.lookup(n) { out.append(f) } else { problems.append("--devices: no device '\(n)' in topology '\(fabric.topology.name)'") }
+                if let f = fabric.enumeration.lookup(n) { out.append(f) } else { problems.append("--devices: no device '\(n)' in topology '\(fabric.topology.name)'\(fabric.enumeration.didYouMean(n))") }
             }
             if !problems.isEmpty { throw ScenarioError(problems) }
             if out.count < minimum { throw ScenarioError("\(scenario.rawValue) needs at least \(minimum) devices, --devices names \(out.count)") }

@@ -24,7 +24,7 @@ public enum ConformanceRunner {
                                      detail: error.description)]
         }
         let semantics = Semantics(loaded, options: SemanticsOptions(kernel: c.kernel))
-        let fabric = Fabric(loaded, acsControl: semantics.acsControl)
+        let fabric = Fabric(semantics)
         let router = Router(fabric)
         let e = loaded.enumeration
         var out: [ConformanceCheck] = []

@@ -27,7 +27,7 @@ public enum ScenarioFile {
                     return Int(v)
                 }
                 guard let from = e.lookup(d["from"] ?? "") else {
-                    bag.error(d.line, "<dma> from=\"\(d["from"] ?? "")\": no such device in topology '\(fabric.topology.name)'")
+                    bag.error(d.line, "<dma> from=\"\(d["from"] ?? "")\": no such device in topology '\(fabric.topology.name)'\(fabric.enumeration.didYouMean(d["from"] ?? ""))")
                     continue
                 }
                 let toName = d["to"] ?? ""
@@ -44,7 +44,7 @@ public enum ScenarioFile {
                         target = .peerBAR(device: to)
                     }
                 } else {
-                    bag.error(d.line, "<dma> to=\"\(toName)\": no such device in topology '\(fabric.topology.name)' (use \"host\" for system memory)")
+                    bag.error(d.line, "<dma> to=\"\(toName)\": no such device in topology '\(fabric.topology.name)' (use \"host\" for system memory)\(fabric.enumeration.didYouMean(toName))")
                     continue
                 }
                 guard let bytes = size("size"), bytes > 0 else {
@@ -113,7 +113,8 @@ public enum ScenarioSource {
     public static func workload(_ argument: String, fabric: Fabric, options: ScenarioOptions, device: String?) throws(ScenarioError) -> Workload {
         if let builtIn = BuiltInScenario(rawValue: argument) { return try builtIn.workload(fabric, options) }
         guard FileManager.default.fileExists(atPath: argument) else {
-            throw ScenarioError("'\(argument)' is neither a built-in scenario (\(BuiltInScenario.allCases.map(\.rawValue).joined(separator: ", "))) nor a file")
+            let names = BuiltInScenario.allCases.map(\.rawValue)
+            throw ScenarioError("'\(argument)' is neither a built-in scenario (\(names.joined(separator: ", "))) nor a file\(DidYouMean.hint(argument, among: names))")
         }
         if argument.hasSuffix(".xml") {
             do { return try ScenarioFile.read(path: argument, fabric: fabric) } catch {
@@ -121,7 +122,7 @@ public enum ScenarioSource {
             }
         }
         guard let device else { throw ScenarioError("trace replay of '\(argument)' needs --device (the device the trace's iommu:map events belong to)") }
-        guard let f = fabric.enumeration.lookup(device) else { throw ScenarioError("--device: no device '\(device)' in topology '\(fabric.topology.name)'") }
+        guard let f = fabric.enumeration.lookup(device) else { throw ScenarioError("--device: no device '\(device)' in topology '\(fabric.topology.name)'\(fabric.enumeration.didYouMean(device))") }
         let trace: FtraceTrace
         do { trace = try FtraceTrace.read(path: argument) } catch { throw ScenarioError(error.diagnostics.map(\.description)) }
         return Workload(scenario: "trace", options: [("trace", argument), ("device", fabric.name(f))], phases: [], trace: TraceReplayRequest(trace: trace, device: f))

@@ -24,6 +24,9 @@ public struct Baseline: Sendable {
     var header: [(String, String)]
     var flows: [Flow]
     var devices: [String: DeviceFacts]
+    /// The machine-wide inputs (kernel line, CPUs, socket links, IOMMUs, root complexes); nil in a baseline written
+    /// before they were recorded.
+    var inputs: [MachineInput]?
 
     init(_ c: SuiteCase, _ report: RunReport, _ facts: MachineFacts) {
         header = [("case", c.name), ("topology", URL(fileURLWithPath: c.topology).lastPathComponent), ("scenario", URL(fileURLWithPath: c.scenario).lastPathComponent),
@@ -53,12 +56,14 @@ public struct Baseline: Sendable {
                               findings: a.port.map { ["\(a.route) at \($0)"] } ?? []))
         }
         self.devices = devices
+        inputs = facts.inputs
     }
 
-    init(header: [(String, String)], flows: [Flow], devices: [String: DeviceFacts]) {
+    init(header: [(String, String)], flows: [Flow], devices: [String: DeviceFacts], inputs: [MachineInput]?) {
         self.header = header
         self.flows = flows
         self.devices = devices
+        self.inputs = inputs
     }
 
     var json: JSON {
@@ -77,8 +82,11 @@ public struct Baseline: Sendable {
                     ("name", .string(d.name)), ("bdf", .string(d.bdf)), ("kind", .string(d.kind)), ("parent", opt(d.parent)),
                     ("root_complex", .string(d.rootComplex)), ("socket", .int(Int64(d.socket))), ("link", opt(d.link)),
                     ("acs_cap", opt(d.acsCapability.map { "0x" + hex($0, 4) })), ("acs_ctrl", opt(d.acsControl.map { "0x" + hex($0, 4) })),
-                    ("ancestors", .array(d.ancestors.map { .string($0) })),
+                    ("ancestors", .array(d.ancestors.map { .string($0) })), ("tuning", opt(d.tuning)),
                 ])
+            })),
+            ("inputs", .array((inputs ?? []).map { i in
+                .object([("name", .string(i.name)), ("kind", .string(i.kind)), ("scope", .string(i.scope.description)), ("value", .string(i.value))])
             })),
         ])
     }
@@ -103,9 +111,21 @@ public struct Baseline: Sendable {
             guard let name = d["name"] as? String, let bdf = d["bdf"] as? String, let rc = d["root_complex"] as? String else { return .failure(ScenarioError("a device lacks name, bdf or root_complex")) }
             facts[name] = DeviceFacts(name: name, bdf: bdf, kind: d["kind"] as? String ?? "", parent: d["parent"] as? String, rootComplex: rc,
                                       socket: Int(num(d["socket"]) ?? 0), link: d["link"] as? String, acsCapability: word(d["acs_cap"]),
-                                      acsControl: word(d["acs_ctrl"]), ancestors: d["ancestors"] as? [String] ?? [], groupPartners: nil)
+                                      acsControl: word(d["acs_ctrl"]), ancestors: d["ancestors"] as? [String] ?? [], groupPartners: nil,
+                                      tuning: d["tuning"] as? String)
         }
-        return .success(Baseline(header: [], flows: out, devices: facts))
+        var inputs: [MachineInput]?
+        if let list = root["inputs"] as? [[String: Any]] {
+            inputs = []
+            for i in list {
+                guard let name = i["name"] as? String, let kind = i["kind"] as? String, let value = i["value"] as? String,
+                      let scope = (i["scope"] as? String).flatMap(MachineInput.Scope.init) else {
+                    return .failure(ScenarioError("an input lacks name, kind, value or a scope (machine, socket:N, socket-link:A-B, root-complex:NAME, iommu:NAME)"))
+                }
+                inputs!.append(MachineInput(name: name, scope: scope, value: value, kind: kind))
+            }
+        }
+        return .success(Baseline(header: [], flows: out, devices: facts, inputs: inputs))
     }
 
     /// Differences from this baseline to `now`, each with its cause; and the largest throughput change.
@@ -113,7 +133,7 @@ public struct Baseline: Sendable {
     func compare(with now: Baseline, machine after: MachineFacts, tolerance: Double) -> ([String], String) {
         var lines: [String] = []
         var biggest: (Double, String)? = nil
-        let before = MachineFacts(devices: devices)
+        let before = MachineFacts(devices: devices, inputs: inputs)
         let current = Dictionary(now.flows.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         let old = Set(flows.map(\.key))
         func causes(_ f: Flow) -> [String] { before.pathCauses(f.requester, f.peer ?? f.requester, after) }
@@ -126,7 +146,12 @@ public struct Baseline: Sendable {
             if let others = changedInPhase[f.phase] {
                 return " (its path is unchanged; it shares phase '\(f.phase)' with flows whose paths changed: \(others.joined(separator: ", ")))"
             }
-            return " (nothing changed on its path: the simulator's result moved)"
+            guard before.hasInputs else {
+                return " (nothing recorded on its path changed, but this baseline predates the machine-wide inputs (kernel line,"
+                    + " CPUs, socket links, IOMMUs, root complexes): rewrite it with --update-baselines to compare them)"
+            }
+            return " (no input on its path changed: devices, links, ACS, kernel line, CPUs, socket links, IOMMUs, root complexes"
+                + " and tuning are as in the baseline, so the simulator's result moved)"
         }
         for f in flows {
             let name = f.phase == f.label ? f.label : "\(f.label) [\(f.phase)]"
@@ -162,8 +187,10 @@ public struct Baseline: Sendable {
 
 extension MachineFacts {
     /// Facts of the given devices only (a baseline's path devices).
-    init(devices: [String: DeviceFacts]) {
+    init(devices: [String: DeviceFacts], inputs: [MachineInput]?) {
         self.devices = devices
+        self.inputs = inputs ?? []
+        hasInputs = inputs != nil
         order = devices.keys.sorted { (devices[$0]!.bdf, $0) < (devices[$1]!.bdf, $1) }
         p2p = [:]
         endpoints = []

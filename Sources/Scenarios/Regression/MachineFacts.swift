@@ -20,6 +20,9 @@ public struct DeviceFacts: Sendable, Hashable {
     public var ancestors: [String]
     /// The other members of its IOMMU group (sorted), nil when not behind an active IOMMU.
     public var groupPartners: [String]?
+    /// What the transport model reads from the device besides its link: `<param>`s, a switch's latency, an
+    /// endpoint's DMA engine (`` when none); nil when not known (a baseline written before it was recorded).
+    public var tuning: String? = nil
 }
 
 public struct MachineFacts: Sendable {
@@ -29,9 +32,15 @@ public struct MachineFacts: Sendable {
     /// `provider|client` -> (map type, distance), endpoints only.
     public var p2p: [String: (mapType: P2PMapType, distance: Int)]
     public var endpoints: [String]
+    /// The machine-wide inputs (kernel line, CPUs, socket links, IOMMUs, root complexes), booted.
+    public var inputs: [MachineInput] = []
+    /// Whether `inputs` is known (false for a baseline written before inputs were recorded: nothing to compare).
+    public var hasInputs = true
+    /// Root complex name -> the IOMMU unit translating for it.
+    public var rootComplexIOMMU: [String: String] = [:]
 
     public init(_ semantics: Semantics) {
-        let fabric = Fabric(semantics.loaded, acsControl: semantics.acsControl)
+        let fabric = Fabric(semantics)
         let e = fabric.enumeration
         let t = fabric.topology
         var devices: [String: DeviceFacts] = [:]
@@ -49,7 +58,8 @@ public struct MachineFacts: Sendable {
                 rootComplex: rc.name, socket: rc.socket, link: e.links[f]?.description,
                 acsCapability: d?.acs.map { $0.capability.rawValue }, acsControl: semantics.acsControlWord[f],
                 ancestors: fabric.ancestors[f].map { e.functions[$0].name },
-                groupPartners: semantics.groupNumbers[f].map { g in (groupMembers[g] ?? []).filter { $0 != fn.name }.sorted() })
+                groupPartners: semantics.groupNumbers[f].map { g in (groupMembers[g] ?? []).filter { $0 != fn.name }.sorted() },
+                tuning: d.map(Self.tuning) ?? "")
             order.append(fn.name)
         }
         let eps = functions.filter { e.functions[$0].kind == .endpoint && (e.functions[$0].device.map { t.devices[$0].endpoint?.endpointClass != .hostBridge } ?? true) }
@@ -65,6 +75,19 @@ public struct MachineFacts: Sendable {
         self.order = order
         self.p2p = p2p
         endpoints = eps.map { e.functions[$0].name }
+        inputs = MachineInput.inputs(semantics)
+        for rc in t.rootComplexes { if let u = rc.iommu { rootComplexIOMMU[rc.name] = u } }
+    }
+
+    /// A device's transport tuning in words: `<param>`s, a switch's latency, an endpoint's DMA engine and ATS.
+    static func tuning(_ d: Device) -> String {
+        var parts: [String] = d.parameters.map { "\($0.name)=\($0.value)" }
+        if let l = d.switchInfo?.latency { parts.append("switch latency \(Duration.format(l))") }
+        if let ep = d.endpoint {
+            parts.append("tags \(ep.dma.tagBits)-bit, \(ep.dma.outstandingReads) reads in flight"
+                         + (ep.dma.maxIssueRate.map { ", issue rate \(formatDecimal($0 / 1e6))M TLP/s" } ?? "") + (ep.supportsATS ? ", ATS" : ""))
+        }
+        return parts.joined(separator: ", ")
     }
 
     /// ACS bits as lspci names them, `+` set and `-` clear, for the bits in the capability.
@@ -77,9 +100,22 @@ public struct MachineFacts: Sendable {
 /// One difference between two machines, in words, with the devices it concerns.
 public struct MachineChange: Sendable, Hashable {
     public var kind: String
+    /// The device, or the input's name (`socket link 0-1`).
     public var device: String
     public var text: String
     public var affectsP2P: Bool
+    /// The change moves a simulated number (throughput, latency) though no P2P verdict: a socket link, a CPU, a root
+    /// complex's cap, an IOMMU's mode, the kernel line, a device's tuning.
+    public var movesNumbers: Bool
+    public init(kind: String, device: String, text: String, affectsP2P: Bool, movesNumbers: Bool? = nil) {
+        self.kind = kind
+        self.device = device
+        self.text = text
+        self.affectsP2P = affectsP2P
+        self.movesNumbers = movesNumbers ?? affectsP2P
+    }
+    /// Whether a result can differ: what `simrun diff`'s exit status says.
+    public var matters: Bool { affectsP2P || movesNumbers }
 }
 
 extension MachineFacts {
@@ -95,6 +131,9 @@ extension MachineFacts {
         for name in after.order {
             guard let a = devices[name], let b = after.devices[name] else { continue }
             out += deviceChanges(a, b)
+        }
+        for (input, text) in inputChanges(to: after) {
+            out.append(MachineChange(kind: input.kind, device: input.name, text: text, affectsP2P: false, movesNumbers: true))
         }
         for key in after.p2p.keys.sorted(by: { pairOrder($0, $1, after) }) {
             guard let a = p2p[key], let b = after.p2p[key], a.mapType != b.mapType || a.distance != b.distance else { continue }
@@ -144,6 +183,10 @@ extension MachineFacts {
             func g(_ p: [String]?) -> String { p.map { $0.isEmpty ? "alone" : "with " + $0.joined(separator: " ") } ?? "no group" }
             out.append(MachineChange(kind: "group", device: n, text: "IOMMU group of \(n): \(g(a.groupPartners)) -> \(g(b.groupPartners))", affectsP2P: true))
         }
+        if let x = a.tuning, let y = b.tuning, x != y {
+            out.append(MachineChange(kind: "tuning", device: n, text: "tuning of \(b.bdf) \(n): \(x.isEmpty ? "none" : x) -> \(y.isEmpty ? "none" : y)",
+                                     affectsP2P: false, movesNumbers: true))
+        }
         return out
     }
 
@@ -162,6 +205,6 @@ extension MachineFacts {
             guard let b = after.devices[n] else { out.append("\(n) (\(a.bdf)) removed"); continue }
             out += deviceChanges(a, b).filter { $0.kind != "group" && $0.kind != "bdf" }.map(\.text)
         }
-        return out
+        return out + pathInputCauses(x, y, after)
     }
 }

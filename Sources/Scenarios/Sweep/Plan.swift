@@ -153,7 +153,7 @@ public struct Plan: Sendable {
         let scenarioName = s["name"] ?? ""
         let scenario = BuiltInScenario(rawValue: scenarioName)
         if scenario == nil {
-            bag.error(s.line, "unknown scenario '\(scenarioName)' (built-in: \(BuiltInScenario.allCases.map(\.rawValue).joined(separator: ", ")))")
+            bag.error(s.line, "unknown scenario '\(scenarioName)' (built-in: \(BuiltInScenario.allCases.map(\.rawValue).joined(separator: ", ")))\(DidYouMean.hint(scenarioName, among: BuiltInScenario.allCases.map(\.rawValue)))")
         }
         if scenario == .acsAudit { bag.error(s.line, "acs-audit moves no data; a sweep needs a scenario with DMA") }
         if let t = s["size"] {

@@ -30,6 +30,11 @@ public struct Fabric: Sendable {
     /// in `topology.switchChips`; nil otherwise (partitioned chips and plain switches route through their uplink).
     public let fabricChip: [Int?]
 
+    /// The fabric of a booted machine: ACS as Linux leaves it and each IOMMU in the mode the command line set.
+    public init(_ semantics: Semantics) {
+        self.init(semantics.loaded, acsControl: semantics.acsControl)
+    }
+
     public init(_ loaded: LoadedTopology, acsControl: [ACSFlags?]? = nil) {
         topology = loaded.topology
         enumeration = loaded.enumeration

@@ -1,7 +1,7 @@
 // The simulated backend: p2pdma providers, the DMA API over IOMMU domains, iommu_map/unmap and VFIO type1.
 
 /// A `MappingBackend` over a simulated machine. One IOMMU domain per IOMMU group, typed by the kernel's default
-/// (`iommu.passthrough=`, the unit's mode); P2P decisions come from `Semantics` (one implementation).
+/// (the unit's mode as it booted: `Semantics` applies `iommu.passthrough=`, `iommu.strict=` and the rest); P2P decisions come from `Semantics` (one implementation).
 public struct SimulatedBackend: MappingBackend {
     public let name = "simulated"
     public let semantics: Semantics
@@ -38,7 +38,7 @@ public struct SimulatedBackend: MappingBackend {
 
     public init(_ loaded: LoadedTopology, options: SemanticsOptions = SemanticsOptions()) {
         semantics = Semantics(loaded, options: options)
-        fabric = Fabric(loaded, acsControl: semantics.acsControl)
+        fabric = Fabric(semantics)
         session = P2PDMASession(semantics)
     }
 
@@ -153,14 +153,12 @@ public struct SimulatedBackend: MappingBackend {
         guard semantics.iommuActive[rc], let group = semantics.groupNumbers[device] else { return nil }
         if let d = groupDomain[group] { return d }
         let unit = fabric.topology.rootComplexes[rc].iommu.flatMap { n in fabric.topology.iommus.first { $0.name == n } }
-        var type: IOMMUDomainType
+        let type: IOMMUDomainType
         switch unit?.mode {
         case .passthrough?: type = .identity
         case .dmaFQ?: type = .dmaFQ
         default: type = .dma
         }
-        if let pt = semantics.parameters.passthrough { type = pt ? .identity : (type == .identity ? .dma : type) }
-        if let strict = semantics.parameters.strict, type == .dmaFQ || type == .dma { type = strict ? .dma : .dmaFQ }
         let id = iommuDomainAlloc(type, pageSizes: unit?.pageSizes ?? [4096, 2 << 20, 1 << 30])
         groupDomain[group] = id
         return id

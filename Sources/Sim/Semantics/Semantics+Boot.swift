@@ -10,6 +10,8 @@ extension Semantics {
         var nodes: Nodes
         var acsRequested = false
         var iommuActive: [Bool] = []
+        /// Per IOMMU unit (as `topology.iommus`): the mode it booted in.
+        var iommuModes: [IOMMUMode] = []
         var control: [UInt16]
         var controlWord: [UInt16]
         var acsQuirkEnabled: [Bool]
@@ -55,23 +57,14 @@ extension Semantics {
 
         // MARK: - IOMMU drivers
 
-        /// Which IOMMU drivers initialise, and so call `pci_request_acs()`: VT-d unless `intel_iommu=off` or
-        /// `iommu=off` (`detect_intel_iommu`), AMD-Vi unless `amd_iommu=off` or `iommu=off`, SMMUv3 always.
-        /// A unit of kind `none` or mode `off` stands for an IOMMU the firmware does not describe or enable.
+        /// Which IOMMU drivers initialise, and so call `pci_request_acs()`, and in which mode each unit boots
+        /// (`KernelParameters.bootMode(of:)`: the file's `<iommu>` is the hardware, the command line decides).
         mutating func decideIOMMUs() {
+            iommuModes = loaded.topology.iommus.map { parameters.bootMode(of: $0) }
             var activeUnits = Set<String>()
-            for unit in loaded.topology.iommus where isActive(unit) { activeUnits.insert(unit.name) }
+            for (unit, mode) in zip(loaded.topology.iommus, iommuModes) where mode != .off { activeUnits.insert(unit.name) }
             acsRequested = !activeUnits.isEmpty
             iommuActive = loaded.topology.rootComplexes.map { rc in rc.iommu.map { activeUnits.contains($0) } ?? false }
-        }
-
-        func isActive(_ unit: IOMMUUnit) -> Bool {
-            guard unit.kind != .none, unit.mode != .off else { return false }
-            switch unit.kind {
-            case .vtd: return parameters.intelIOMMU != false && !parameters.iommuOff
-            case .amdVi: return !parameters.amdIOMMUDisabled && !parameters.iommuOff
-            case .smmuv3, .none: return true
-            }
         }
 
         var hasIVRS: Bool { loaded.topology.iommus.contains { $0.kind == .amdVi } }

@@ -15,7 +15,16 @@
 /// for group in semantics.iommuGroups() { print(group.number, group.members.map(\.bdf)) }
 /// ```
 public struct Semantics: Sendable {
+    /// The machine as booted: the file's topology with the kernel it booted (`options.kernel` when given) and each
+    /// IOMMU unit's `mode` replaced by the mode it booted in (the command line decides;
+    /// `KernelParameters.bootMode(of:)`), so every reader (router, transport, reports)
+    /// sees the configuration that was simulated. Build its `Fabric` with `Fabric(semantics)`.
     public let loaded: LoadedTopology
+    /// The IOMMU modes the file gave, per unit, before the command line was applied.
+    public let fileIOMMUModes: [IOMMUMode]
+    /// Where the command line contradicts the machine (`intel_iommu=on` on an AMD machine), in words; the
+    /// commands print them as warnings.
+    public let warnings: [String]
     public let options: SemanticsOptions
     /// The command line as the booted kernel parsed it.
     public let parameters: KernelParameters
@@ -63,11 +72,16 @@ public struct Semantics: Sendable {
     let aliasTable: DMAAliasTable
 
     public init(_ loaded: LoadedTopology, options: SemanticsOptions = SemanticsOptions()) {
-        self.loaded = loaded
         self.options = options
         let kernel = options.kernel ?? loaded.topology.kernel
         var boot = Boot(loaded: loaded, options: options, kernel: kernel)
         boot.run()
+        var booted = loaded
+        fileIOMMUModes = loaded.topology.iommus.map(\.mode)
+        for i in booted.topology.iommus.indices { booted.topology.iommus[i].mode = boot.iommuModes[i] }
+        booted.topology.kernel = kernel
+        self.loaded = booted
+        warnings = boot.parameters.contradictions(loaded.topology)
         parameters = boot.parameters
         acsRequested = boot.acsRequested
         iommuActive = boot.iommuActive

@@ -26,10 +26,10 @@ public enum DeviceDefaults {
     public static let table: [DeviceDefault] = [
         DeviceDefault(
             id: "nvidia-gb202", name: "NVIDIA GB202 (RTX 5090, RTX PRO 6000 Blackwell)", vendor: 0x10de,
-            devices: [0x2b85, 0x2bb1, 0x2bb4, 0x2bb5], launchLatency: 219_000,
+            devices: [0x2b85, 0x2bb1, 0x2bb4, 0x2bb5], launchLatency: 218_000,
             source: """
                 launchLatency: turin-purplepow3r.p2p-write-latency (p2pBandwidthLatencyTest P2P=Enabled write latency 0.37 us, \
-                voipmonitor/rtx6kpro) less the model's one-way write on that machine without a launch cost (0.151 us); \
+                voipmonitor/rtx6kpro) less the model's one-way write on that machine without a launch cost (0.152 us); \
                 scripts/fidelity/derive.py recomputes it with simrun
                 """),
         DeviceDefault(
