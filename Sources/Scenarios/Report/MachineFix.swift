@@ -112,7 +112,8 @@ public struct MachineFix: Sendable {
         for r in fix.rejected { s += "  not \(r.change): \(r.reason)\n" }
         for c in fix.candidates where c != chosen {
             let label = c.kind == .firmware ? "firmware instead" : "also"
-            s += c.holds ? "\(label): \(c.change)\(c.kind == .configACS ? " (mainline kernels)" : "")\n"
+            let cost = c.groupsMerged != chosen.groupsMerged ? "; \(c.groupsMerged) IOMMU group\(c.groupsMerged == 1 ? "" : "s") merge instead of \(chosen.groupsMerged)" : ""
+            s += c.holds ? "\(label): \(c.change)\(c.kind == .configACS ? " (mainline kernels)" : "")\(cost.isEmpty ? "" : " (" + cost.dropFirst(2) + ")")\n"
                 : "\(label), not enough: \(c.change): \(c.failures.joined(separator: "; "))\n"
         }
         s += "cost:\n"
@@ -160,7 +161,8 @@ public struct MachineFix: Sendable {
             ("command_line_after", JSON(fix.chosen?.commandLine)),
             ("candidates", .array(fix.candidates.map { c in .object([
                 ("kind", .string(c.kind.rawValue)), ("change", .string(c.change)), ("command_line", JSON(c.commandLine)),
-                ("holds", .bool(c.holds)), ("failures", .array(c.failures.map { .string($0) }))]) })),
+                ("holds", .bool(c.holds)), ("groups_merged", .int(Int64(c.groupsMerged))),
+                ("failures", .array(c.failures.map { .string($0) }))]) })),
             ("rejected", .array(fix.rejected.map { .object([("change", .string($0.change)), ("reason", .string($0.reason))]) })),
             ("conflicts", .array(fix.conflicts.map { c in .object([
                 ("pair", pairJSON(c.pair)), ("port", .string(name(c.port))), ("isolated", .string(fabric.name(c.isolated))),

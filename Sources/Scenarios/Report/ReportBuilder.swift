@@ -325,7 +325,8 @@ extension RunReport {
                 if r.mapType == .notSupported, r.acsRedirectDevices.isEmpty {
                     row.fix = "no kernel parameter: put both under one PCIe switch, or use a host bridge on the p2pdma whitelist"
                 }
-                if !r.acsRedirectDevices.isEmpty, let chosen = fix.chosen, let after = fix.after {
+                if !r.acsRedirectDevices.isEmpty, let chosen = fix.chosen, let after = fix.after,
+                   fix.required.contains(ACSRedirectFix.Pair(provider: p, client: c)) {
                     // The machine's one line, not a per-pair string.
                     row.fix = chosen.change
                     row.mapTypeAfterFix = after.p2pdma(provider: p, client: c, verbose: false).mapType.description

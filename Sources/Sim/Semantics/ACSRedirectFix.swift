@@ -46,6 +46,8 @@ public struct ACSRedirectFix: Sendable {
         public var commandLine: String?
         /// Empty when every required pair is BUS_ADDR and every isolated device keeps its group; else why not.
         public var failures: [String]
+        /// IOMMU groups that disappear into others when booted with it (the cost in isolation).
+        public var groupsMerged: Int
         public var holds: Bool { failures.isEmpty }
     }
 
@@ -117,6 +119,8 @@ public struct ACSRedirectFix: Sendable {
         self.ports = ports
 
         let groupsBefore = Self.groupMembers(base)
+        let groupCount = base.iommuGroups().count
+        func merged(_ s: Semantics) -> Int { max(0, groupCount - s.iommuGroups().count) }
         // Which devices an isolated device's group would gain if one port lost its redirect bits.
         func gained(_ s: Semantics, _ d: Int) -> [BDF] {
             let before = groupsBefore[d] ?? []
@@ -192,13 +196,22 @@ public struct ACSRedirectFix: Sendable {
             }
             let line = disableLine(entries.flatMap { $0 })
             let (s, full) = boot(line)
-            candidates.append(Candidate(kind: .disableACSRedirect, change: line, commandLine: full, failures: failures(s)))
+            candidates.append(Candidate(kind: .disableACSRedirect, change: line, commandLine: full, failures: failures(s),
+                                        groupsMerged: merged(s)))
             after = s
+            // The BDFs alone: longer where an ID form was taken, but it touches only the ports the pairs need.
+            let bdfLine = disableLine(ports.map { e.functions[$0].bdf.description })
+            if bdfLine != line {
+                let (bs, bfull) = boot(bdfLine)
+                candidates.append(Candidate(kind: .disableACSRedirect, change: bdfLine, commandLine: bfull, failures: failures(bs),
+                                            groupsMerged: merged(bs)))
+            }
             // config_acs (mainline): the same bits (EC, CR, RR written 0, the rest as firmware left them).
             if kernel.version == .mainline {
                 let cfg = "pci=config_acs=" + entries.flatMap { $0 }.map { "0x00xx@" + $0 }.joined(separator: ";")
                 let (cs, cfull) = boot(cfg)
-                candidates.append(Candidate(kind: .configACS, change: cfg, commandLine: cfull, failures: failures(cs)))
+                candidates.append(Candidate(kind: .configACS, change: cfg, commandLine: cfull, failures: failures(cs),
+                                            groupsMerged: merged(cs)))
             }
             // Firmware: RR, CR and EC cleared in the ports' ACS control.
             var t = loaded.topology
@@ -208,11 +221,12 @@ public struct ACSRedirectFix: Sendable {
             }
             let change = "ACS control without RR CR EC on " + ports.map { "\(e.functions[$0].bdf) \(e.functions[$0].name)" }.joined(separator: ", ")
             if let reloaded = try? LoadedTopology(topology: t) {
-                var f = failures(Semantics(reloaded, options: options))
+                let fs = Semantics(reloaded, options: options)
+                var f = failures(fs)
                 if !f.isEmpty, base.acsRequested {
                     f.append("an active IOMMU makes Linux set RR and CR again at boot (pci_enable_acs)")
                 }
-                candidates.append(Candidate(kind: .firmware, change: change, commandLine: nil, failures: f))
+                candidates.append(Candidate(kind: .firmware, change: change, commandLine: nil, failures: f, groupsMerged: merged(fs)))
             }
         }
         self.candidates = candidates.sorted { a, b in
