@@ -66,6 +66,7 @@ extension RunReport {
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += htmlTable(t) }
+        if let machineFix { s += "<p>Fix for the machine: <code>\(escapeXML(String(machineFix.prefix { $0 != " " })))</code>\(escapeXML(String(machineFix.drop { $0 != " " })))</p>\n" }
         if !bootLog.isEmpty { s += "<h2>Kernel log at boot</h2>\n<pre>\(escapeXML(bootLog.joined(separator: "\n")))</pre>\n" }
         s += "</body>\n</html>\n"
         return s

@@ -187,6 +187,7 @@ extension RunReport {
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "## \(t.title)\n\n" + table(Table(title: "", columns: t.columns, rows: t.rows)) }
+        if let machineFix { s += "Fix for the machine: `\(machineFix.prefix { $0 != " " })`\(machineFix.drop { $0 != " " })\n\n" }
         if !bootLog.isEmpty { s += "## Kernel log at boot\n\n```\n" + bootLog.joined(separator: "\n") + "\n```\n" }
         return s
     }
