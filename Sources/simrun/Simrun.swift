@@ -15,7 +15,7 @@ struct Simrun: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, Validate.self, Show.self, Generate.self, Schema.self, RouteCommand.self, GroupsCommand.self, P2PCommand.self, ConformanceCommand.self,
                       Import.self, Export.self, Oracle.self, RegressCommand.self, DiffCommand.self, SweepCommand.self,
-                      CheckTopoMCommand.self, FidelityCommand.self],
+                      CheckTopoMCommand.self, FidelityCommand.self, FixCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -39,7 +39,7 @@ public struct Baseline: Sendable {
                 guard let d = facts.devices[name] else { continue }
                 for n in [name] + d.ancestors { devices[n] = facts.devices[n] }
             }
-            let findings = report.findings.filter { x in x.phase == f.phase && x.requester.hasPrefix(f.requester + " ") && (f.peer.map { x.target.hasPrefix($0 + " ") } ?? true) }
+            let findings = report.findings.filter { x in x.phases.contains(f.phase) && x.requester.hasPrefix(f.requester + " ") && (f.peer.map { x.target.hasPrefix($0 + " ") } ?? true) }
                 .map { "\($0.kind) at \($0.port): \($0.rule)" }
             return Flow(phase: f.phase, label: f.label, requester: f.requester, peer: f.peer, status: f.status, mapType: f.mapType,
                         distance: distance, gbps: (f.gigabytesPerSecond * 1000).rounded() / 1000,

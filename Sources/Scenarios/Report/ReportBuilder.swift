@@ -25,7 +25,7 @@ extension RunReport {
         for phase in result.phases {
             for r in phase.operations {
                 flows.append(Self.flow(r, phase.phase, fabric))
-                findings += Self.findings(r, phase.phase, fabric, semantics, phase.transport)
+                findings += Self.findings(r, phase.phase, fabric, semantics, phase.transport, runner.parameters)
             }
             guard let t = phase.transport else { continue }
             events += t.eventsHandled
@@ -74,17 +74,35 @@ extension RunReport {
         links = linkOrder.compactMap { linkByName[$0] }.sorted {
             $0.utilization != $1.utilization ? $0.utilization > $1.utilization : order[$0.name]! < order[$1.name]!
         }
-        var seen = Set<Finding>()
-        self.findings = findings.filter { seen.insert($0).inserted }
+        self.findings = Self.merged(findings)
         iommus = iommuOrder.compactMap { iommuByName[$0] }
         self.events = events
         simulatedNanoseconds = simulated
-        audit = result.workload.auditAllPairs ? Self.audit(runner) : []
+        let audited: (rows: [AuditRow], machineFix: String?) = result.workload.auditAllPairs ? Self.audit(runner) : ([], nil)
+        audit = audited.rows
+        machineFix = audited.machineFix
         tables = result.tables + Self.tables(result.workload.scenario, flows)
         tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings)
     }
 
     static func ns(_ ps: Picoseconds) -> Double { Double(ps) / 1000 }
+
+    /// One finding per (pair, port, rule, bit, TLP kind): the phases it happened in are listed, their TLPs summed.
+    static func merged(_ findings: [Finding]) -> [Finding] {
+        var out: [Finding] = []
+        var index: [String: Int] = [:]
+        for f in findings {
+            let key = [f.kind, f.requester, f.target, f.port, f.rule, f.bit ?? "", f.tlpKind ?? ""].joined(separator: "\u{1}")
+            if let k = index[key] {
+                if !out[k].phases.contains(f.phase) { out[k].phases.append(f.phase) }
+                out[k].tlps += f.tlps
+            } else {
+                index[key] = out.count
+                out.append(f)
+            }
+        }
+        return out
+    }
 
     static func targetName(_ op: DMAOperation, _ fabric: Fabric) -> String {
         switch op.target {
@@ -144,7 +162,7 @@ extension RunReport {
 
     /// Where, why, what Linux logs, and the fix, for one operation.
     static func findings(_ r: OperationResult, _ phase: WorkloadPhase, _ fabric: Fabric, _ semantics: Semantics,
-                         _ transport: TransportResult?) -> [Finding] {
+                         _ transport: TransportResult?, _ parameters: TransportParameters) -> [Finding] {
         let op = r.operation
         let requester = "\(fabric.name(op.requester)) (\(fabric.bdf(op.requester)))"
         let target = targetName(op, fabric)
@@ -154,7 +172,8 @@ extension RunReport {
             out.append(Finding(kind: "blocked", requester: requester, target: "iova 0x\(hex(route.request.address, 1))", port: place(at, fabric),
                                rule: reason.rule, linuxLog: linuxLog(reason, at, requester: op.requester, address: route.request.address,
                                                                      isRead: route.request.kind.isRead, fabric),
-                               fix: reason.remedy(at: at, fabric: fabric), tlps: 1, phase: phase.name))
+                               fix: reason.remedy(at: at, fabric: fabric), tlps: 1, phase: phase.name,
+                               bit: reason.acsBit, tlpKind: route.request.kind.mnemonic))
             return out
         }
         if r.flow == nil, let error = r.mapping.error {
@@ -179,19 +198,21 @@ extension RunReport {
             return out
         }
         if let route = r.route, route.isDelivered, !route.redirectedAt.isEmpty, let p = peer(op) {
+            // One finding per port and bit, from the same verdicts `simrun route` prints (Route.verdicts).
             let p2p = semantics.p2pdma(provider: p, client: op.requester, verbose: true)
-            out.append(Finding(kind: "redirected", requester: requester, target: target,
-                               port: "\(fabric.bdf(route.redirectedAt[0])) \(fabric.name(route.redirectedAt[0]))",
-                               rule: "ACS P2P Request Redirect (RR) sends the request up to the root complex (PCIe Base §6.12.1.1), over the switch uplink and back down",
-                               linuxLog: p2p.warnings,
-                               fix: disableRedirectHint(p2p, fabric, fallback: route.redirectedAt),
-                               tlps: r.flow?.requestTLPs ?? 0, phase: phase.name))
+            for v in route.verdicts where v.isRedirect {
+                let count = v.leg == .request ? (r.flow?.requestTLPs ?? 0) : (r.flow == nil ? 0 : completionTLPs(op, completer: p, fabric, parameters))
+                out.append(Finding(kind: "redirected", requester: requester, target: target, port: place(v.location, fabric),
+                                   rule: v.explanation, linuxLog: p2p.warnings,
+                                   fix: disableRedirectHint(p2p, fabric, fallback: route.redirectedAt),
+                                   tlps: count, phase: phase.name, bit: v.bit, tlpKind: v.tlpKind.mnemonic))
+            }
         }
         guard let t = transport, let flow = r.flow, flow.blockedTLPs > 0 else { return out }
         let index = r.flowIndex ?? -1
         var groups: [(HopLocation, BlockReason, Int, UInt64, TLPKind)] = []
         for b in t.blocked where b.flow == index {
-            if let k = groups.firstIndex(where: { $0.0 == b.location && $0.1 == b.reason }) { groups[k].2 += 1 } else {
+            if let k = groups.firstIndex(where: { $0.0 == b.location && $0.1 == b.reason && $0.4 == b.kind }) { groups[k].2 += 1 } else {
                 groups.append((b.location, b.reason, 1, b.address, b.kind))
             }
         }
@@ -202,9 +223,25 @@ extension RunReport {
             let tlps = groups.count == 1 ? flow.blockedTLPs : count
             out.append(Finding(kind: "blocked", requester: requester, target: target, port: place(location, fabric), rule: reason.rule,
                                linuxLog: linuxLog(reason, location, requester: op.requester, address: address, isRead: kind.isRead, fabric),
-                               fix: reason.remedy(at: location, fabric: fabric), tlps: tlps, phase: phase.name))
+                               fix: reason.remedy(at: location, fabric: fabric), tlps: tlps, phase: phase.name,
+                               bit: reason.acsBit, tlpKind: kind.mnemonic))
         }
         return out
+    }
+
+    /// The completion TLPs (CplD) a read operation's requests bring back: each DMA's reads split at MRRS, each
+    /// read's completions at MPS or RCB (TLPWireSplit, PCIe Base §2.3.1.1), as the transport splits them.
+    static func completionTLPs(_ op: DMAOperation, completer: Int, _ fabric: Fabric, _ parameters: TransportParameters) -> Int {
+        guard op.operation == .read else { return 0 }
+        let e = fabric.enumeration
+        let per = op.transferBytes ?? op.bytes
+        let count = op.transferBytes.map { op.bytes / max($0, 1) } ?? 1
+        let n = TLPWireSplit.completionCount(transferAddress: UInt64(op.offset), lengthBytes: per,
+                                             maxReadRequestSizeBytes: e.maxReadRequest[op.requester],
+                                             maxPayloadSizeBytes: min(e.maxPayload[op.requester], e.maxPayload[completer]),
+                                             readCompletionBoundaryBytes: e.readCompletionBoundary[completer],
+                                             size: parameters.completionSize)
+        return n * count
     }
 
     /// What the kernel prints when this happens: the IOMMU driver's fault line, or AER's error lines.
@@ -243,9 +280,19 @@ extension RunReport {
     }
 
     /// acs-audit: every ordered pair of endpoints, both the kernel's p2pdma verdict and the fabric's route.
-    static func audit(_ runner: WorkloadRunner) -> [AuditRow] {
+    static func audit(_ runner: WorkloadRunner) -> (rows: [AuditRow], machineFix: String?) {
         let fabric = runner.fabric
         let semantics = runner.booted.semantics
+        // One line for the machine (`simrun fix`): every pair that could map BUS_ADDR.
+        let fix = ACSRedirectFix(runner.loaded, options: runner.options,
+                                 required: ACSRedirectFix.defaultPairs(semantics, fabric: fabric), isolated: [])
+        var machineFix: String?
+        if let chosen = fix.chosen {
+            let covered = fix.required.filter { semantics.p2pdma(provider: $0.provider, client: $0.client, verbose: false).mapType != .busAddress }.count
+            machineFix = "\(chosen.change) (makes all \(covered) pairs above that could map PCI_P2PDMA_MAP_BUS_ADDR do so, checked by booting it; cost and throughput: simrun fix)"
+        } else if !fix.ports.isEmpty {
+            machineFix = "no single kernel line makes every pair BUS_ADDR: " + fix.candidates.flatMap(\.failures).joined(separator: "; ")
+        }
         let router = Router(fabric)
         let eps = fabric.enumeration.functions.indices.filter { f in
             let fn = fabric.enumeration.functions[f]
@@ -278,7 +325,12 @@ extension RunReport {
                 if r.mapType == .notSupported, r.acsRedirectDevices.isEmpty {
                     row.fix = "no kernel parameter: put both under one PCIe switch, or use a host bridge on the p2pdma whitelist"
                 }
-                if !r.acsRedirectDevices.isEmpty {
+                if !r.acsRedirectDevices.isEmpty, let chosen = fix.chosen, let after = fix.after,
+                   fix.required.contains(ACSRedirectFix.Pair(provider: p, client: c)) {
+                    // The machine's one line, not a per-pair string.
+                    row.fix = chosen.change
+                    row.mapTypeAfterFix = after.p2pdma(provider: p, client: c, verbose: false).mapType.description
+                } else if !r.acsRedirectDevices.isEmpty {
                     let param = disableRedirectHint(r, fabric, fallback: [])
                     row.fix = param
                     let after: Semantics
@@ -295,7 +347,7 @@ extension RunReport {
                 rows.append(row)
             }
         }
-        return rows
+        return (rows, machineFix)
     }
 
     /// The scenario's own tables: the p2p matrices, the IOTLB sweep, each-vs-all host bandwidth.

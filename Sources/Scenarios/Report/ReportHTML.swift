@@ -42,7 +42,7 @@ extension RunReport {
         if findings.isEmpty { s += "<p>None: every P2P transfer went straight.</p>\n" }
         for f in findings {
             s += "<div class=\"finding\(f.kind == "redirected" ? " redirected" : "")\">\n"
-            s += "<p><b>\(escapeXML(f.kind))</b>: \(escapeXML(f.requester)) → \(escapeXML(f.target)) at <code>\(escapeXML(f.port))</code>\(f.tlps > 0 ? " (\(f.tlps) TLPs)" : "") — phase \(escapeXML(f.phase))</p>\n"
+            s += "<p><b>\(escapeXML(f.kind))</b>: \(escapeXML(f.requester)) → \(escapeXML(f.target)) at <code>\(escapeXML(f.port))</code>\(f.actedOn.map { ": " + escapeXML($0) } ?? "")\(f.tlps > 0 ? " (\(f.tlps) TLPs)" : "") — phase\(f.phases.count == 1 ? "" : "s") \(escapeXML(f.phases.joined(separator: "; ")))</p>\n"
             s += "<p>Rule: \(escapeXML(f.rule))</p>\n"
             if !f.linuxLog.isEmpty { s += "<pre>\(escapeXML(f.linuxLog.joined(separator: "\n")))</pre>\n" }
             s += "<p>Fix: <code>\(escapeXML(f.fix))</code></p>\n</div>\n"
@@ -66,6 +66,7 @@ extension RunReport {
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += htmlTable(t) }
+        if let machineFix { s += "<p>Fix for the machine: <code>\(escapeXML(String(machineFix.prefix { $0 != " " })))</code>\(escapeXML(String(machineFix.drop { $0 != " " })))</p>\n" }
         if !bootLog.isEmpty { s += "<h2>Kernel log at boot</h2>\n<pre>\(escapeXML(bootLog.joined(separator: "\n")))</pre>\n" }
         s += "</body>\n</html>\n"
         return s

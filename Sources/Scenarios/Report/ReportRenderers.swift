@@ -51,6 +51,7 @@ extension RunReport {
                                  rows: busy.map { [$0.name, $0.genWidth, Self.pct($0.utilization), Self.gb($0.payloadGBps), Self.pct($0.creditStallFraction), $0.phase] }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "\n" + textTable(t) }
+        if let machineFix { s += "\nFix for the machine: \(machineFix)\n" }
         s += "\n" + findingsText()
         return s
     }
@@ -73,7 +74,7 @@ extension RunReport {
     }
 
     func findingText(_ f: Finding) -> String {
-        var s = "  \(f.requester) -> \(f.target): \(f.kind) at \(f.port)\(f.tlps > 0 ? " (\(f.tlps) TLPs)" : "")  [\(f.phase)]\n"
+        var s = "  \(f.requester) -> \(f.target): \(f.kind) at \(f.port)\(f.actedOn.map { ": \($0)" } ?? "")\(f.tlps > 0 ? " (\(f.tlps) TLPs)" : "")  [\(f.phases.joined(separator: "; "))]\n"
         s += "    rule:  \(f.rule)\n"
         for l in f.linuxLog { s += "    linux: \(l)\n" }
         s += "    fix:   \(f.fix)\n"
@@ -122,7 +123,7 @@ extension RunReport {
             ("findings", .array(findings.map { f in .object([
                 ("kind", .string(f.kind)), ("requester", .string(f.requester)), ("target", .string(f.target)), ("port", .string(f.port)),
                 ("rule", .string(f.rule)), ("linux_log", str(f.linuxLog)), ("fix", .string(f.fix)), ("tlps", .int(Int64(f.tlps))),
-                ("phase", .string(f.phase)),
+                ("phase", .string(f.phase)), ("phases", str(f.phases)), ("bit", JSON(f.bit)), ("tlp", JSON(f.tlpKind)),
             ]) })),
             ("iommu", .array(iommus.map { u in .object([
                 ("name", .string(u.name)), ("lookups", .int(Int64(u.lookups))), ("hits", .int(Int64(u.hits))),
@@ -134,6 +135,7 @@ extension RunReport {
                 ("distance", .int(Int64(a.distance))), ("path_class", .string(a.pathClass)), ("route", .string(a.route)),
                 ("port", JSON(a.port)), ("fix", JSON(a.fix)), ("map_type_after_fix", JSON(a.mapTypeAfterFix)), ("warnings", str(a.warnings)),
             ]) })),
+            ("machine_fix", JSON(machineFix)),
             ("tables", .array(tables.map { t in .object([
                 ("title", .string(t.title)), ("columns", str(t.columns)), ("rows", .array(t.rows.map(str))),
             ]) })),
@@ -161,7 +163,9 @@ extension RunReport {
         if findings.isEmpty { s += "None: every P2P transfer went straight.\n\n" }
         for f in findings {
             s += "### \(f.kind): \(f.requester) -> \(f.target)\n\n"
-            s += "- port: `\(f.port)`\n- rule: \(f.rule)\n- phase: \(f.phase)\n"
+            s += "- port: `\(f.port)`\n"
+            if let acted = f.actedOn { s += "- acted on: \(acted)\n" }
+            s += "- rule: \(f.rule)\n- phase\(f.phases.count == 1 ? "" : "s"): \(f.phases.joined(separator: "; "))\n"
             if f.tlps > 0 { s += "- TLPs: \(f.tlps)\n" }
             s += "- fix: `\(f.fix)`\n"
             if !f.linuxLog.isEmpty { s += "- Linux logs:\n\n```\n" + f.linuxLog.joined(separator: "\n") + "\n```\n" }
@@ -183,6 +187,7 @@ extension RunReport {
             }))
         }
         for t in [iommuTable, auditTable].compactMap({ $0 }) { s += "## \(t.title)\n\n" + table(Table(title: "", columns: t.columns, rows: t.rows)) }
+        if let machineFix { s += "Fix for the machine: `\(machineFix.prefix { $0 != " " })`\(machineFix.drop { $0 != " " })\n\n" }
         if !bootLog.isEmpty { s += "## Kernel log at boot\n\n```\n" + bootLog.joined(separator: "\n") + "\n```\n" }
         return s
     }

@@ -75,8 +75,41 @@ public struct RunReport: Sendable {
         /// The lines Linux would log (dmesg), word for word where the kernel has them.
         public var linuxLog: [String]
         public var fix: String
+        /// TLPs it affected, summed over its phases.
         public var tlps: Int
+        /// The first phase it happened in (see ``phases``).
         public var phase: String
+        /// The ACS bit that acted (`RR`, `CR`, `SV`, `TB`, `EC`, `UF`), as `simrun route` names it; nil for other rules.
+        public var bit: String?
+        /// The TLP kind it acted on (`MWr`, `MRd`, `CplD`); nil when no TLP was sent (a refused mapping).
+        public var tlpKind: String?
+        /// Every phase it happened in, in run order.
+        public var phases: [String]
+
+        public init(kind: String, requester: String, target: String, port: String, rule: String, linuxLog: [String], fix: String,
+                    tlps: Int, phase: String, bit: String? = nil, tlpKind: String? = nil) {
+            self.kind = kind
+            self.requester = requester
+            self.target = target
+            self.port = port
+            self.rule = rule
+            self.linuxLog = linuxLog
+            self.fix = fix
+            self.tlps = tlps
+            self.phase = phase
+            self.bit = bit
+            self.tlpKind = tlpKind
+            phases = [phase]
+        }
+
+        /// `CR on CplD`, `EC on MWr`, or nil.
+        public var actedOn: String? {
+            switch (bit, tlpKind) {
+            case let (b?, k?): "\(b) on \(k)"
+            case let (nil, k?): k
+            default: nil
+            }
+        }
     }
 
     public struct IOMMU: Sendable {
@@ -124,6 +157,9 @@ public struct RunReport: Sendable {
     public var findings: [Finding]
     public var iommus: [IOMMU]
     public var audit: [AuditRow]
+    /// acs-audit: the one kernel line that makes every pair that could map BUS_ADDR do so (`simrun fix`), checked by
+    /// booting it; or why there is none. nil for other scenarios, or when no pair needs a change.
+    public var machineFix: String?
     public var tables: [Table]
     public var bootLog: [String]
     /// Deterministic work done: events handled over all phases, simulated time summed.

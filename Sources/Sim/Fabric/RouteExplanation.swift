@@ -65,7 +65,7 @@ extension Route {
         case .memory: target = "system memory"
         }
         out += "\(req.kind.mnemonic) \(fabric.name(req.requester)) (\(fabric.bdf(req.requester))) -> 0x\(hex(req.address, 1)) (\(target)), \(req.addressType.text)\(req.relaxedOrdering ? ", relaxed ordering" : "")\n"
-        for hop in hops { out += "  " + line(hop, fabric) + "\n" }
+        for hop in hops { out += "  " + line(hop, fabric, tlp: req.kind) + "\n" }
         switch outcome {
         case .delivered(let d):
             var s = "result: delivered"
@@ -82,8 +82,8 @@ extension Route {
             out += "fix: \(reason.remedy(at: at, fabric: fabric))\n"
         }
         if !completionHops.isEmpty {
-            out += "completion:\n"
-            for hop in completionHops { out += "  " + line(hop, fabric) + "\n" }
+            out += "completion (\(completionKind.mnemonic)):\n"
+            for hop in completionHops { out += "  " + line(hop, fabric, tlp: completionKind) + "\n" }
         }
         return out
     }
@@ -92,7 +92,7 @@ extension Route {
 
     func rootComplex(_ hop: Hop) -> Int? { if case .rootComplex(let r) = hop.location { return r } else { return nil } }
 
-    func line(_ hop: Hop, _ fabric: Fabric) -> String {
+    func line(_ hop: Hop, _ fabric: Fabric, tlp: TLPKind) -> String {
         let where_: String
         switch hop.location {
         case .function(let f): where_ = "\(fabric.bdf(f)) \(fabric.name(f))"
@@ -109,8 +109,7 @@ extension Route {
         case .routeDown: what = "routes down"
         case .peerRoute(let egress): what = "routes to peer \(fabric.name(egress)) (no ACS redirect)"
         case .redirect(let bit):
-            what = bit == .requestRedirect ? "ACS P2P Request Redirect (RR): sent upstream (PCIe Base §6.12.1.1)"
-                : "ACS P2P Completion Redirect (CR): sent upstream (PCIe Base §6.12.1.1)"
+            what = HopAction.redirectExplanation(bit, tlp: tlp)
         case .upstreamForward: what = "ACS Upstream Forwarding (UF): redirected TLP passed upstream"
         case .translate(let t):
             switch t {
@@ -145,7 +144,7 @@ extension Route {
             if let r = rootComplex(hop), let cap = fabric.topology.rootComplexDMACap(r) {
                 what += " to memory, DMA through this root complex capped at \(cap.rate) in all (\(cap.origin))"
             }
-        case .blocked(let r): what = "BLOCKED: \(r.rule)"
+        case .blocked(let r): what = "BLOCKED: " + (r.acsBit.map { "\($0) on \(tlp.mnemonic): " } ?? "") + r.rule
         }
         return padded + what
     }
@@ -161,5 +160,72 @@ extension Fabric {
         case .switchChip(let c): "switch chip \(topology.switchChips[c].name)"
         case .chipLink(let a, let b): "chip link \(topology.switchChips[a].name)->\(topology.switchChips[b].name)"
         }
+    }
+}
+
+// MARK: - One explanation, two views
+
+extension HopAction {
+    /// What an ACS redirect did to a TLP, in the words both `simrun route` and run reports' findings print:
+    /// `ACS P2P Completion Redirect (CR): CplD sent upstream (PCIe Base §6.12.1.1)`.
+    public static func redirectExplanation(_ bit: ACSFlags, tlp: TLPKind) -> String {
+        let name = bit == .requestRedirect ? "ACS P2P Request Redirect (RR)" : "ACS P2P Completion Redirect (CR)"
+        return "\(name): \(tlp.mnemonic) sent upstream (PCIe Base §6.12.1.1)"
+    }
+}
+
+extension BlockReason {
+    /// The ACS control bit whose setting stopped the TLP (`SV`, `TB`, `EC`, `UF`), nil for a non-ACS block.
+    public var acsBit: String? {
+        switch self {
+        case .acsViolation(let bit) where bit == .sourceValidation: "SV"
+        case .acsViolation(let bit) where bit == .translationBlocking: "TB"
+        case .acsViolation: "EC"
+        case .upstreamForwardingDisabled: "UF"
+        default: nil
+        }
+    }
+}
+
+/// One port's redirect or block of one TLP kind on a route: what `simrun route` prints on that hop, and what a run
+/// report's finding names (port, bit, TLP kind). Both views read ``Route/verdicts``.
+public struct RouteVerdict: Hashable, Sendable {
+    /// Which leg of the transaction: the request, or the read's completion travelling back.
+    public enum Leg: String, Hashable, Sendable { case request, completion }
+    public var location: HopLocation
+    public var leg: Leg
+    /// The TLP the port acted on: `MWr`/`MRd` for the request, `CplD` for a read's completion.
+    public var tlpKind: TLPKind
+    /// `RR`, `CR` (redirects), `SV`, `TB`, `EC`, `UF` (ACS blocks); nil for a block outside ACS.
+    public var bit: String?
+    /// True for a redirect (the TLP goes on, upstream), false for a block.
+    public var isRedirect: Bool
+    /// The hop's explanation, word for word as `simrun route` prints it.
+    public var explanation: String
+}
+
+extension Route {
+    /// The TLP kind of a read's completions (`CplD`); writes have none.
+    public var completionKind: TLPKind { .completionWithData }
+
+    /// Every redirect and block on the request and the completion, in path order.
+    public var verdicts: [RouteVerdict] {
+        var out: [RouteVerdict] = []
+        for (leg, list, kind) in [(RouteVerdict.Leg.request, hops, request.kind), (.completion, completionHops, completionKind)] {
+            for hop in list {
+                switch hop.action {
+                case .redirect(let bit):
+                    out.append(RouteVerdict(location: hop.location, leg: leg, tlpKind: kind,
+                                            bit: bit == .requestRedirect ? "RR" : "CR", isRedirect: true,
+                                            explanation: HopAction.redirectExplanation(bit, tlp: kind)))
+                case .blocked(let reason):
+                    out.append(RouteVerdict(location: hop.location, leg: leg, tlpKind: kind, bit: reason.acsBit,
+                                            isRedirect: false, explanation: reason.rule))
+                default:
+                    break
+                }
+            }
+        }
+        return out
     }
 }
