@@ -36,8 +36,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Terminal output: text (the summary) or json (report.json).") var format: OutputFormat = .text
     @Option(help: "tlp (TLP by TLP), flow (steady-state max-min rates: no latency figures) or auto (flow where the flow model claims its answer, else tlp).")
     var mode: SimulationMode = .tlp
+    @OptionGroup(title: "Work limits") var workLimits: WorkLimitOptions
 
     func run() throws {
+        let limits = try workLimits.limits()
         let loaded = try loadTopology(topology)
         var semantics = SemanticsOptions()
         if let cmdline { semantics.kernel = KernelConfiguration(commandLine: cmdline, version: loaded.topology.kernel.version) }
@@ -68,7 +70,8 @@ struct RunCommand: ParsableCommand {
         let prepared = Result { () throws(ScenarioError) -> (WorkloadRunner, Workload) in
             var runner = try WorkloadRunner(loaded, options: semantics, seed: seed, jobs: jobs)
             runner.mode = mode
-            return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device))
+            runner.limits = limits
+            return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device, limits: limits))
         }
         guard case .success(let (runner, workload)) = prepared else {
             if case .failure(let e) = prepared { for p in e.problems { printError(p.contains(": error: ") ? p : "error: " + p) } }
@@ -80,8 +83,11 @@ struct RunCommand: ParsableCommand {
         }
         progress.finish()
         guard case .success(let result) = ran else {
-            if case .failure(let e) = ran { for p in e.problems { printError("error: " + p) } }
-            throw ExitCode(2)
+            // A file's problems name the file (a limit met names the phase and the flag that raises it).
+            let input = FileManager.default.fileExists(atPath: scenario) ? scenario + ": " : ""
+            guard case .failure(let e) = ran else { throw ExitCode(2) }
+            for p in e.problems { printError(input + "error: " + p) }
+            throw ExitCode(e.exceededLimit ? 1 : 2)
         }
         let report = RunReport(result: result, runner: runner, topologyFile: topology)
         if !noReport {

@@ -1,5 +1,6 @@
 // simrun: the PCIeSim command line. Parses arguments, calls the Sim and Scenarios libraries, formats output.
 import ArgumentParser
+import Foundation
 
 @main
 struct Simrun: ParsableCommand {
@@ -12,4 +13,19 @@ struct Simrun: ParsableCommand {
                       CheckTopoMCommand.self, FidelityCommand.self],
         defaultSubcommand: RunCommand.self
     )
+
+    /// As ArgumentParser's `main`, except that a command line it cannot parse (an unknown flag, `--sample` past
+    /// Int's range) exits 1, bad input, as every command documents, not 64 (EX_USAGE).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
 }

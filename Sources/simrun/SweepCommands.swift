@@ -45,9 +45,11 @@ struct SweepRun: ParsableCommand {
     @Option(help: "Seed of the sample.") var seed: UInt64 = 1
     @Option(help: "Run one deterministic slice: I/N.") var shard: String?
     @Option(help: "Results folder (default: reports/sweeps/PLAN).") var out: String?
+    @OptionGroup(title: "Work limits (per point)") var workLimits: WorkLimitOptions
 
     func run() throws {
-        let runner = try loadPlan(plan, mode: mode)
+        var runner = try loadPlan(plan, mode: mode)
+        runner.limits = try workLimits.limits()
         var selection = SweepSelection(sample: sample, seed: seed)
         if let s = sample, s < 1 { printError("error: --sample must be at least 1"); throw ExitCode(1) }
         if jobs < 1 { printError("error: --jobs must be at least 1"); throw ExitCode(1) }

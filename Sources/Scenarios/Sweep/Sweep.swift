@@ -78,6 +78,8 @@ public struct SweepRunner: @unchecked Sendable {
     public let plan: Plan
     public let mode: SimulationMode
     let baseTopology: Topology?
+    /// Each point's work budget (its phases' events and simulated time, its phases and flows).
+    public var limits = WorkLimits()
 
     public init(plan: Plan, mode: SimulationMode = .auto) throws(DiagnosticError) {
         self.plan = plan
@@ -133,6 +135,7 @@ public struct SweepRunner: @unchecked Sendable {
         do throws(ScenarioError) {
             var runner = try WorkloadRunner(loaded, options: semantics, seed: 1, jobs: 1)
             runner.mode = mode
+            runner.limits = limits
             let workload = try plan.scenario.workload(runner.fabric, options)
             let result = try runner.run(workload)
             let modes = Set(result.phases.filter { $0.transport != nil }.map(\.simulatedBy))
