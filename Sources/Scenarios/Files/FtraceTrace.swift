@@ -40,6 +40,7 @@ public struct FtraceTrace: Sendable, Hashable {
         var events: [TraceEvent] = []
         var other = 0
         var n = 0
+        var mappedPages = 0   // 4 KiB pages the replay's iommu_map calls create at most: its work
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             n += 1
             if n > limits.maxTraceLines {
@@ -85,6 +86,12 @@ public struct FtraceTrace: Sendable, Hashable {
                     bag.error(n, "iommu:map of size \(size) at iova 0x\(hex(iova, 1)) paddr 0x\(hex(pa, 1)): not page aligned")
                     continue
                 }
+                let (pages, overflow) = mappedPages.addingReportingOverflow(Int(min(size / 4096, UInt64(Int.max))))
+                if overflow || pages > limits.maxEvents {
+                    bag.error(n, "iommu:map size=\(size): the capture maps more than \(limits.maxEvents) 4K pages in all, over the limit of \(limits.maxEvents) events (raise with --max-events)")
+                    break
+                }
+                mappedPages = pages
                 events.append(TraceEvent(line: n, timestamp: ts, kind: .map(iova: iova, physical: pa, size: size)))
             case "unmap":
                 guard body.hasPrefix("IOMMU:"), let iova = hexField("iova"), let size = fields["size"].flatMap({ UInt64($0) }),
@@ -145,6 +152,7 @@ extension WorkloadRunner {
         }
         // The live set at the peak is rebuilt afterwards from the event index where the peak was reached: copying
         // the live set at every new peak made a long trace quadratic (issue #19).
+        let start = backend   // the domain is allocated: the second pass starts here
         var live: [UInt64: (physical: UInt64, size: UInt64, line: Int)] = [:]
         var liveBytes: UInt64 = 0, peakBytes: UInt64 = 0, peakEvent = -1
         var maps = 0, unmaps = 0, faults = 0, mismatches: [[String]] = []
@@ -185,7 +193,7 @@ extension WorkloadRunner {
         }
         var peak: [UInt64: (physical: UInt64, size: UInt64, line: Int)] = [:]
         if peakEvent >= 0 {
-            var probe = booted
+            var probe = start
             for ev in request.trace.events[...peakEvent] {
                 switch ev.kind {
                 case .map(let iova, let pa, let size):
