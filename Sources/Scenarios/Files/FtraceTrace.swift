@@ -41,7 +41,7 @@ public struct FtraceTrace: Sendable, Hashable {
         var other = 0
         var n = 0
         var mappedPages = 0   // 4 KiB pages the replay's iommu_map calls create at most: its work
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        lines: for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             n += 1
             if n > limits.maxTraceLines {
                 bag.error(n, "the capture has more than \(limits.maxTraceLines) lines, the limit (raise with --max-trace-lines)")
@@ -89,7 +89,7 @@ public struct FtraceTrace: Sendable, Hashable {
                 let (pages, overflow) = mappedPages.addingReportingOverflow(Int(min(size / 4096, UInt64(Int.max))))
                 if overflow || pages > limits.maxEvents {
                     bag.error(n, "iommu:map size=\(size): the capture maps more than \(limits.maxEvents) 4K pages in all, over the limit of \(limits.maxEvents) events (raise with --max-events)")
-                    break
+                    break lines
                 }
                 mappedPages = pages
                 events.append(TraceEvent(line: n, timestamp: ts, kind: .map(iova: iova, physical: pa, size: size)))
