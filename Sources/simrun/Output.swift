@@ -30,10 +30,10 @@ func loadTopology(_ path: String) throws -> LoadedTopology {
 }
 
 /// Writes a file atomically (temporary file then rename(2): AtomicFile), so a failed run never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
+func writeAtomically(_ text: String, to path: String, failureStatus: Int32 = 1) throws {
     if let reason = AtomicFile.write(text, to: path) {
         printError("\(path): error: cannot write: \(reason)")
-        throw ExitCode(1)
+        throw ExitCode(failureStatus)
     }
 }
 

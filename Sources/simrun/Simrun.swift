@@ -15,7 +15,8 @@ struct Simrun: ParsableCommand {
     )
 
     /// As ArgumentParser's `main`, except that a command line it cannot parse (an unknown flag, `--sample` past
-    /// Int's range) exits 1, bad input, as every command documents, not 64 (EX_USAGE).
+    /// Int's range) exits with the command's documented bad-input status, not 64 (EX_USAGE): 2 for `regress` and
+    /// `fidelity` (whose 1 means a case failed), 1 for every other command.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -23,7 +24,8 @@ struct Simrun: ParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(1)
+                let name = CommandLine.arguments.dropFirst().first ?? ""
+                Foundation.exit([RegressCommand.configuration.commandName, FidelityCommand.configuration.commandName].contains(name) ? 2 : 1)
             }
             exit(withError: error)
         }

@@ -69,7 +69,13 @@ public struct SweepRow: Sendable, Hashable {
 
 public struct SweepError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The folder could not be created or written (out of disk, a file in the way): the sweep failed (exit 2),
+    /// as opposed to bad input (exit 1).
+    public var isWriteFailure = false
+    public init(_ message: String, isWriteFailure: Bool = false) {
+        self.message = message
+        self.isWriteFailure = isWriteFailure
+    }
     public var description: String { "error: " + message }
 }
 
