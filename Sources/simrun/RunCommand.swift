@@ -78,8 +78,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let progress = ProgressBar(total: workload.phases.count)
+        var observed = runner
+        observed.eventProgress = { progress.events($0) }
         let ran = Result { () throws(ScenarioError) -> WorkloadResult in
-            try runner.run(workload, progress: { done, total in progress.update(done, total) })
+            try observed.run(workload, progress: { done, total in progress.update(done, total) })
         }
         progress.finish()
         guard case .success(let result) = ran else {
@@ -105,30 +107,50 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// A progress bar on standard error: only on a terminal, only once a run has taken about a second.
+/// Progress on standard error, once a run has taken a couple of seconds: a bar on a terminal (not under `CI`),
+/// else one line per stage at most every 10 seconds (`progress: 12/40 phases, 31 s, about 72 s left`), so logs of
+/// long runs show they advance. Standard output and the report files never carry it.
 final class ProgressBar: @unchecked Sendable {
     let total: Int
     let start = Date()
-    let enabled = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+    let isTerminal = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
     var shown = false
+    var lastLine = Date.distantPast
     let lock = NSLock()
     init(total: Int) { self.total = total }
 
     func update(_ done: Int, _ total: Int, unit: String = "phases") {
-        guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
-        let elapsed = Date().timeIntervalSince(start)
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
+        guard isTerminal else {
+            guard elapsed > 2, now.timeIntervalSince(lastLine) >= 10 || (done == total && shown) else { return }
+            shown = true
+            lastLine = now
+            FileHandle.standardError.write(Data("progress: \(done)/\(total) \(unit), \(Int(elapsed.rounded())) s, about \(Int(eta.rounded())) s left\n".utf8))
+            return
+        }
         guard elapsed > 1 || shown else { return }
         shown = true
         let width = 30
         let filled = total == 0 ? width : done * width / total
-        let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(unit), \(Int(eta.rounded())) s left ".utf8))
     }
 
+    /// Events handled by a phase still running: a line (not on a terminal) at most every 10 seconds.
+    func events(_ handled: Int) {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard !isTerminal, now.timeIntervalSince(start) > 2, now.timeIntervalSince(lastLine) >= 10 else { return }
+        shown = true
+        lastLine = now
+        FileHandle.standardError.write(Data("progress: a phase has handled \(handled) events, \(Int(now.timeIntervalSince(start).rounded())) s\n".utf8))
+    }
+
     func finish() {
-        guard enabled else { return }
+        guard isTerminal else { return }
         lock.lock(); defer { lock.unlock() }
         if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
     }

@@ -14,24 +14,25 @@ extension TransportSimulation {
     /// Events handled between two checks of the limits (and two progress reports); a few tenths of a second.
     static let limitCheckInterval = 1 << 22
 
-    /// Runs to completion like `run()`, in slices of events, and throws when the run passes `limits.maxEvents` or
-    /// `limits.maxSimulatedTime` before its flows finish. The slices handle the same events in the same order as
-    /// one call, so the result is identical to `run()` whenever no limit is met.
+    /// Runs to completion like `run()`, in slices of events, and throws when the run needs more than
+    /// `limits.maxEvents` events or reaches past `limits.maxSimulatedTime` (checked after each slice). The slices
+    /// handle the same events in the same order as one call, so the result is identical to `run()` whenever no
+    /// limit is met.
     public mutating func run(within limits: WorkLimits, progress: ((Int) -> Void)? = nil) throws -> TransportResult {
         while true {
             let before = eventsHandled
             let slice = min(Self.limitCheckInterval, max(1, limits.maxEvents - before))
             let result = try run(maxEvents: slice)
+            if result.endTime > limits.maxSimulatedTime {
+                throw ScenarioError.limit("stopped at simulated time \(Duration.format(result.endTime)) after \(eventsHandled) events: over the "
+                                          + "simulated-time limit of \(WorkLimits.describe(time: limits.maxSimulatedTime)) (raise with --max-sim-time)")
+            }
             if result.isComplete || eventsHandled == before || eventsHandled - before < slice { return result }
             progress?(eventsHandled)
             if eventsHandled >= limits.maxEvents {
                 throw ScenarioError.limit("stopped after \(eventsHandled) events at simulated time \(Duration.format(result.endTime)) with "
                                     + "\(result.flows.filter { $0.completionTime == nil }.count) of \(result.flows.count) flows unfinished: "
                                     + "over the limit of \(limits.maxEvents) events (raise with --max-events)")
-            }
-            if result.endTime > limits.maxSimulatedTime {
-                throw ScenarioError.limit("stopped at simulated time \(Duration.format(result.endTime)) after \(eventsHandled) events: over the "
-                                    + "simulated-time limit of \(WorkLimits.describe(time: limits.maxSimulatedTime)) (raise with --max-sim-time)")
             }
         }
     }

@@ -71,6 +71,8 @@ public struct WorkloadRunner: @unchecked Sendable {
     public var mode: SimulationMode = .tlp
     /// The work budget of each phase's run (events, simulated time) and of the workload (phases, flows).
     public var limits = WorkLimits()
+    /// Called every few million events of a TLP-level phase with the events it has handled (progress of long runs).
+    public var eventProgress: (@Sendable (Int) -> Void)?
     /// The machine after boot with its providers registered; each phase starts from a copy.
     public let booted: SimulatedBackend
 
@@ -232,7 +234,7 @@ public struct WorkloadRunner: @unchecked Sendable {
                 }
                 if transport == nil {
                     var sim = try TransportSimulation(base, flows: flows, translator: translator, seed: seed)
-                    transport = try sim.run(within: limits)
+                    transport = try sim.run(within: limits, progress: eventProgress)
                 }
             } catch let e as TransportError {
                 throw ScenarioError(e.problems)
