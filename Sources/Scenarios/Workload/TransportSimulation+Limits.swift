@@ -12,16 +12,17 @@ extension ScenarioError {
 
 extension TransportSimulation {
     /// Events handled between two checks of the limits (and two progress reports); a few tenths of a second.
-    static let limitCheckInterval = 1 << 22
+    public static let limitCheckInterval = 1 << 22
 
     /// Runs to completion like `run()`, in slices of events, and throws when the run needs more than
     /// `limits.maxEvents` events or reaches past `limits.maxSimulatedTime` (checked after each slice). The slices
     /// handle the same events in the same order as one call, so the result is identical to `run()` whenever no
     /// limit is met.
-    public mutating func run(within limits: WorkLimits, progress: ((Int) -> Void)? = nil) throws -> TransportResult {
+    public mutating func run(within limits: WorkLimits, progress: ((Int) -> Void)? = nil,
+                             sliceEvents: Int = limitCheckInterval) throws -> TransportResult {
         while true {
             let before = eventsHandled
-            let slice = min(Self.limitCheckInterval, max(1, limits.maxEvents - before))
+            let slice = min(max(1, sliceEvents), max(1, limits.maxEvents - before))
             let result = try run(maxEvents: slice)
             if result.endTime > limits.maxSimulatedTime {
                 throw ScenarioError.limit("stopped at simulated time \(Duration.format(result.endTime)) after \(eventsHandled) events: over the "
