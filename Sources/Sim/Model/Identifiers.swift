@@ -229,8 +229,10 @@ public struct DataRate: Hashable, Sendable, Comparable, CustomStringConvertible 
         let t = text.trimmingSpaces
         for (suffix, scale) in [("GB/s", 1e9), ("MB/s", 1e6), ("Gb/s", 1e9 / 8), ("Mb/s", 1e6 / 8)] where t.hasSuffix(suffix) {
             guard let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite else { return nil }
-            // Whole bytes per second, so a written rate reads back to the identical value.
-            return DataRate(bytesPerSecond: (v * scale).rounded())
+            // Whole bytes per second, so a written rate reads back to the identical value; a rate that rounds to
+            // 0 B/s is no rate (a model dividing by it met infinity, then a trap converting to picoseconds).
+            let bytesPerSecond = (v * scale).rounded()
+            return bytesPerSecond >= 1 ? DataRate(bytesPerSecond: bytesPerSecond) : nil
         }
         return nil
     }

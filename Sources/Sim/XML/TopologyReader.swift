@@ -315,7 +315,16 @@ public enum TopologyReader {
                 return nil
             }
         }
-        func rate(_ e: XMLElement, _ name: String) -> DataRate? { e[name].flatMap { DataRate.parse($0) } }
+        /// Model rates (caps, link bandwidths) of at least 1 MB/s: slower, the time to move a large DMA passes what
+        /// Int64 picoseconds hold (issue #19).
+        mutating func rate(_ e: XMLElement, _ name: String) -> DataRate? {
+            guard let text = e[name] else { return nil }
+            guard let r = DataRate.parse(text), r.bytesPerSecond >= 1e6 else {
+                bag.error(e.line, "\(name) \(text) is out of range (min 1MB/s)")
+                return nil
+            }
+            return r
+        }
         func range(_ e: XMLElement, _ name: String) -> AddressRange? { e[name].flatMap { AddressRange($0) } }
         func bool(_ e: XMLElement, _ name: String) -> Bool? {
             e[name].map { $0 == "true" || $0 == "yes" }
