@@ -34,12 +34,13 @@ struct ScenarioHardeningTests {
 
     @Test("repeat, count, queue-depth and seed past their range are errors, never a silent 1 or a trap")
     func countsOutOfRange() throws {
+        // The schema rejects first where it can (repeat past Int, queue-depth past 65536), with the line.
         #expect(try errors("<dma from=\"gpu0\" to=\"host\" op=\"write\" size=\"4K\" repeat=\"100000000000000000000\"/>")
-                == ["s.xml:3: error: <dma> repeat 100000000000000000000 is out of range (max 9223372036854775807)"])
+                == ["s.xml:3: error: Element 'dma', attribute 'repeat': [facet 'maxInclusive'] The value '100000000000000000000' is greater than the maximum value allowed ('9223372036854775807')."])
         #expect(try errors("<dma from=\"gpu0\" to=\"host\" op=\"write\" size=\"4K\" count=\"100001\"/>")
                 == ["s.xml:3: error: <dma> count 100001 is out of range (max 100000)"])
         #expect(try errors("<dma from=\"gpu0\" to=\"host\" op=\"read\" size=\"4K\" queue-depth=\"99999999999\"/>")
-                == ["s.xml:3: error: <dma> queue-depth 99999999999 is out of range (max 65536)"])
+                == ["s.xml:3: error: Element 'dma', attribute 'queue-depth': [facet 'maxInclusive'] The value '99999999999' is greater than the maximum value allowed ('65536')."])
         #expect(try errors("<dma from=\"gpu0\" to=\"host\" op=\"write\" size=\"4K\" repeat=\"9000000000000000000\"/>")
                 == ["s.xml:3: error: <dma> size x repeat (4096 x 9000000000000000000 bytes) is out of range (max 9223372036854775807 bytes)"])
         #expect(try errors("<dma from=\"gpu0\" to=\"host\" op=\"write\" size=\"0xfffffffffffffffff\"/>")
@@ -162,6 +163,20 @@ struct ScenarioHardeningTests {
             let found = error.diagnostics.map(\.description)
             #expect(found.contains("p.xml:4: error: axis 'lat': 1e300ns is out of range (max 1000000s)"))
             #expect(found.contains("p.xml:6: error: axis 'tlb': 99999999999999999999 is out of range (max 1048576)"))
+        }
+    }
+
+    @Test("a suite's seed past 64 bits and a distance past Int are schema errors, not a silent default")
+    func suiteNumbers() {
+        let text = "<suite name=\"s\" version=\"1\">\n<case name=\"a\" topology=\"x.xml\" scenario=\"h2d\" seed=\"18446744073709551616\">\n"
+            + "<expect-p2p provider=\"a\" client=\"b\" map-type=\"BUS_ADDR\" distance=\"99999999999999999999\"/>\n</case>\n</suite>"
+        do {
+            _ = try Suite.parse(Array(text.utf8), file: "s.xml")
+            Issue.record("no error")
+        } catch {
+            let found = error.diagnostics.map(\.description)
+            #expect(found.contains { $0.hasPrefix("s.xml:2: error:") && $0.contains("'seed'") && $0.contains("18446744073709551616") })
+            #expect(found.contains { $0.hasPrefix("s.xml:3: error:") && $0.contains("'distance'") && $0.contains("99999999999999999999") })
         }
     }
 
