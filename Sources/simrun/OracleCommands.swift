@@ -186,11 +186,12 @@ struct OracleCompareImport: ParsableCommand {
 /// Reads and parses a guest's output, printing its problems; exits 2 (bad input) when it has errors.
 func readGuest(_ path: String) throws -> GuestReport {
     let text: String
-    do {
-        // Lenient decoding: a serial line may carry stray bytes around the report.
-        text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
-    } catch {
-        printError("\(path): error: cannot read: \(error.localizedDescription)")
+    // A regular file of at most 64 MiB (a FIFO would block); lenient decoding: a serial line may carry stray bytes
+    // around the report.
+    switch Result(catching: { () throws(DiagnosticError) in try SafeXML.readFile(path) }) {
+    case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
+    case .failure(let error):
+        report(error.diagnostics)
         throw ExitCode(2)
     }
     switch Result(catching: { () throws(DiagnosticError) in try GuestReport.parse(text, file: path) }) {

@@ -30,10 +30,45 @@ func loadTopology(_ path: String) throws -> LoadedTopology {
 }
 
 /// Writes a file atomically (temporary file then rename(2): AtomicFile), so a failed run never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
+func writeAtomically(_ text: String, to path: String, failureStatus: Int32 = 1) throws {
     if let reason = AtomicFile.write(text, to: path) {
         printError("\(path): error: cannot write: \(reason)")
-        throw ExitCode(1)
+        throw ExitCode(failureStatus)
+    }
+}
+
+/// The work budget flags (issue #19, docs/SECURITY.md): defaults a normal run never meets.
+struct WorkLimitOptions: ParsableArguments {
+    @Option(help: "Simulated events one phase may handle (default 1000000000).") var maxEvents: Int?
+    @Option(help: "Simulated time one phase may reach (default 3600s; e.g. 7200s).") var maxSimTime: String?
+    @Option(help: "Phases one scenario may have (default 100000).") var maxPhases: Int?
+    @Option(help: "DMA operations one phase may have (default 100000).") var maxFlows: Int?
+    @Option(help: "Lines an ftrace capture may have (default 5000000).") var maxTraceLines: Int?
+
+    /// The limits, or exit 1 with every bad flag named.
+    func limits() throws -> WorkLimits {
+        var l = WorkLimits()
+        var problems: [String] = []
+        func positive(_ v: Int?, _ name: String, _ set: (Int) -> Void) {
+            guard let v else { return }
+            if v < 1 { problems.append("--\(name) must be at least 1") } else { set(v) }
+        }
+        positive(maxEvents, "max-events") { l.maxEvents = $0 }
+        positive(maxPhases, "max-phases") { l.maxPhases = $0 }
+        positive(maxFlows, "max-flows") { l.maxFlows = $0 }
+        positive(maxTraceLines, "max-trace-lines") { l.maxTraceLines = $0 }
+        if let maxSimTime {
+            switch Duration.parseChecked(maxSimTime) {
+            case .success(let t) where t > 0: l.maxSimulatedTime = t
+            case .success: problems.append("--max-sim-time must be more than 0")
+            case .failure(let why): problems.append(why.message(attribute: "--max-sim-time", value: maxSimTime, expected: "a time (e.g. 7200s)"))
+            }
+        }
+        if !problems.isEmpty {
+            for p in problems { printError("error: " + p) }
+            throw ExitCode(1)
+        }
+        return l
     }
 }
 

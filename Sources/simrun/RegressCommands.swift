@@ -43,7 +43,7 @@ struct RegressCommand: ParsableCommand {
                 })),
             ]).serialized())
         }
-        if let junit { try writeAtomically(Regression.junit(s, results), to: junit) }
+        if let junit { try writeAtomically(Regression.junit(s, results), to: junit, failureStatus: 2) }
         if results.contains(where: { $0.verdict == .error }) { throw ExitCode(2) }
         if results.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
     }

@@ -36,8 +36,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Terminal output: text (the summary) or json (report.json).") var format: OutputFormat = .text
     @Option(help: "tlp (TLP by TLP), flow (steady-state max-min rates: no latency figures) or auto (flow where the flow model claims its answer, else tlp).")
     var mode: SimulationMode = .tlp
+    @OptionGroup(title: "Work limits") var workLimits: WorkLimitOptions
 
     func run() throws {
+        let limits = try workLimits.limits()
         let loaded = try loadTopology(topology)
         let semantics = kernel.semantics(loaded)
         var options = ScenarioOptions(ats: ats, operation: read ? .read : .write)
@@ -67,7 +69,8 @@ struct RunCommand: ParsableCommand {
         let prepared = Result { () throws(ScenarioError) -> (WorkloadRunner, Workload) in
             var runner = try WorkloadRunner(loaded, options: semantics, seed: seed, jobs: jobs)
             runner.mode = mode
-            return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device))
+            runner.limits = limits
+            return (runner, try ScenarioSource.workload(scenario, fabric: runner.fabric, options: options, device: device, limits: limits))
         }
         guard case .success(let (runner, workload)) = prepared else {
             if case .failure(let e) = prepared { for p in e.problems { printError(p.contains(": error: ") ? p : "error: " + p) } }
@@ -75,13 +78,18 @@ struct RunCommand: ParsableCommand {
         }
         reportBootWarnings(runner.booted.semantics, file: topology)
         let progress = ProgressBar(total: workload.phases.count)
+        var observed = runner
+        observed.eventProgress = { progress.events($0) }
         let ran = Result { () throws(ScenarioError) -> WorkloadResult in
-            try runner.run(workload, progress: { done, total in progress.update(done, total) })
+            try observed.run(workload, progress: { done, total in progress.update(done, total) })
         }
         progress.finish()
         guard case .success(let result) = ran else {
-            if case .failure(let e) = ran { for p in e.problems { printError("error: " + p) } }
-            throw ExitCode(2)
+            // A file's problems name the file (a limit met names the phase and the flag that raises it).
+            let input = FileManager.default.fileExists(atPath: scenario) ? scenario + ": " : ""
+            guard case .failure(let e) = ran else { throw ExitCode(2) }
+            for p in e.problems { printError(input + "error: " + p) }
+            throw ExitCode(e.exceededLimit ? 1 : 2)
         }
         let report = RunReport(result: result, runner: runner, topologyFile: topology)
         if !noReport {
@@ -99,30 +107,50 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// A progress bar on standard error: only on a terminal, only once a run has taken about a second.
+/// Progress on standard error, once a run has taken a couple of seconds: a bar on a terminal (not under `CI`),
+/// else one line per stage at most every 10 seconds (`progress: 12/40 phases, 31 s, about 72 s left`), so logs of
+/// long runs show they advance. Standard output and the report files never carry it.
 final class ProgressBar: @unchecked Sendable {
     let total: Int
     let start = Date()
-    let enabled = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+    let isTerminal = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
     var shown = false
+    var lastLine = Date.distantPast
     let lock = NSLock()
     init(total: Int) { self.total = total }
 
     func update(_ done: Int, _ total: Int, unit: String = "phases") {
-        guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
-        let elapsed = Date().timeIntervalSince(start)
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
+        guard isTerminal else {
+            guard elapsed > 2, now.timeIntervalSince(lastLine) >= 10 || (done == total && shown) else { return }
+            shown = true
+            lastLine = now
+            FileHandle.standardError.write(Data("progress: \(done)/\(total) \(unit), \(Int(elapsed.rounded())) s, about \(Int(eta.rounded())) s left\n".utf8))
+            return
+        }
         guard elapsed > 1 || shown else { return }
         shown = true
         let width = 30
         let filled = total == 0 ? width : done * width / total
-        let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(unit), \(Int(eta.rounded())) s left ".utf8))
     }
 
+    /// Events handled by a phase still running: a line (not on a terminal) at most every 10 seconds.
+    func events(_ handled: Int) {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard !isTerminal, now.timeIntervalSince(start) > 2, now.timeIntervalSince(lastLine) >= 10 else { return }
+        shown = true
+        lastLine = now
+        FileHandle.standardError.write(Data("progress: a phase has handled \(handled) events, \(Int(now.timeIntervalSince(start).rounded())) s\n".utf8))
+    }
+
     func finish() {
-        guard enabled else { return }
+        guard isTerminal else { return }
         lock.lock(); defer { lock.unlock() }
         if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
     }

@@ -35,7 +35,8 @@ struct Simrun: ParsableCommand {
         do { try command.run() } catch { fail(error, type(of: command)) }
     }
 
-    /// Reports an error the way `command`'s usage reads, as bad input (exit 1) when it is a usage error.
+    /// Reports an error the way `command`'s usage reads, as bad input when it is a usage error: exit 1, or 2 for
+    /// `regress` and `fidelity`, whose 1 means a case failed (their documented bad-input status).
     static func fail(_ error: Error, _ command: ParsableCommand.Type) -> Never {
         if exitCode(for: error) == .validationFailure {
             var message = command.fullMessage(for: error)
@@ -45,7 +46,7 @@ struct Simrun: ParsableCommand {
                     .replacingOccurrences(of: "See '\(name) --help'", with: "See 'simrun \(name) --help'")
             }
             FileHandle.standardError.write(Data((message + "\n").utf8))
-            Foundation.exit(1)
+            Foundation.exit(command == RegressCommand.self || command == FidelityCommand.self ? 2 : 1)
         }
         exit(withError: error)
     }

@@ -24,9 +24,13 @@ func loadPlan(_ path: String, mode: SimulationMode) throws -> SweepRunner {
     }
 }
 
-/// Writes the result files next to the journal, each atomically.
+/// Writes the result files next to the journal as one set (AtomicFileSet: staged, renamed, `results.manifest`
+/// last); a failure, out of disk included, exits 2 (the sweep failed) with the previous set untouched.
 func writeSweepFiles(_ results: SweepResults, to directory: String) throws {
-    for f in results.files { try writeAtomically(f.contents, to: directory + "/" + f.name) }
+    if let reason = AtomicFileSet.write(results.files, to: directory, manifest: SweepResults.manifestName) {
+        printError("error: cannot write the results: \(reason)")
+        throw ExitCode(2)
+    }
 }
 
 struct SweepRun: ParsableCommand {
@@ -45,9 +49,11 @@ struct SweepRun: ParsableCommand {
     @Option(help: "Seed of the sample.") var seed: UInt64 = 1
     @Option(help: "Run one deterministic slice: I/N.") var shard: String?
     @Option(help: "Results folder (default: reports/sweeps/PLAN).") var out: String?
+    @OptionGroup(title: "Work limits (per point)") var workLimits: WorkLimitOptions
 
     func run() throws {
-        let runner = try loadPlan(plan, mode: mode)
+        var runner = try loadPlan(plan, mode: mode)
+        runner.limits = try workLimits.limits()
         var selection = SweepSelection(sample: sample, seed: seed)
         if let s = sample, s < 1 { printError("error: --sample must be at least 1"); throw ExitCode(1) }
         if jobs < 1 { printError("error: --jobs must be at least 1"); throw ExitCode(1) }
@@ -61,8 +67,9 @@ struct SweepRun: ParsableCommand {
         let folder = out ?? "reports/sweeps/\(URL(fileURLWithPath: plan).deletingPathExtension().lastPathComponent)"
         let opened = Result { () throws(SweepError) in try SweepJournalWriter.open(folder, plan: runner.plan, selection: selection, mode: mode) }
         guard case .success(let (journal, done)) = opened else {
-            if case .failure(let e) = opened { printError(e.description) }
-            throw ExitCode(1)
+            guard case .failure(let e) = opened else { throw ExitCode(1) }
+            printError(e.description)
+            throw ExitCode(e.isWriteFailure ? 2 : 1)
         }
         let points = selection.shardPoints(gridSize: runner.plan.gridSize)
         let finished = Set(done.map(\.point))
@@ -76,12 +83,16 @@ struct SweepRun: ParsableCommand {
         }
         progress.finish()
         journal.close()
+        if let failure = journal.failure {
+            printError("error: \(folder)/\(SweepJournal.fileName): \(failure); \(journal.written) points were journaled, run the same command again to resume")
+            throw ExitCode(2)
+        }
         let results = SweepResults(runner: runner, selection: selection, rows: collected.rows)
         try writeSweepFiles(results, to: folder)
         let failed = results.rows.filter { $0.error != nil }.count
         print("\(runner.plan.name): \(results.rows.count) points (\(pending.count) run now, \(points.count - pending.count) from an earlier run), "
               + "\(results.rows.filter { results.ok($0) }.count) meet every constraint\(failed > 0 ? ", \(failed) could not be run" : "")")
-        print("results: \(folder)/results.csv, results.json, summary.md, sweep.html")
+        print("results: \(folder)/results.csv, results.json, summary.md, sweep.html (\(SweepResults.manifestName) lists the set)")
     }
 }
 

@@ -28,19 +28,25 @@ public struct FtraceTrace: Sendable, Hashable {
     /// At most this many bytes are read.
     public static let maxBytes = 256 << 20
 
-    public static func read(path: String) throws(DiagnosticError) -> FtraceTrace {
+    public static func read(path: String, limits: WorkLimits = .default) throws(DiagnosticError) -> FtraceTrace {
         let bytes = try SafeXML.readFile(path, limits: XMLLimits(maxBytes: maxBytes, maxDepth: 1))
-        return try parse(String(decoding: bytes, as: UTF8.self), file: path)
+        return try parse(String(decoding: bytes, as: UTF8.self), file: path, limits: limits)
     }
 
-    /// Parses the capture; every malformed line is reported with its number.
-    public static func parse(_ text: String, file: String) throws(DiagnosticError) -> FtraceTrace {
+    /// Parses the capture; every malformed line is reported with its number. A capture of more than
+    /// `limits.maxTraceLines` lines stops at the first line past the limit.
+    public static func parse(_ text: String, file: String, limits: WorkLimits = .default) throws(DiagnosticError) -> FtraceTrace {
         var bag = DiagnosticBag(file: file)
         var events: [TraceEvent] = []
         var other = 0
         var n = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var mappedPages = 0   // 4 KiB pages the replay's iommu_map calls create at most: its work
+        lines: for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             n += 1
+            if n > limits.maxTraceLines {
+                bag.error(n, "the capture has more than \(limits.maxTraceLines) lines, the limit (raise with --max-trace-lines)")
+                break
+            }
             let line = raw.trimmingSpaces
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("CPU ") || line.hasPrefix("cpus=") { continue }
             // "<task>-<pid> [cpu] <flags> <timestamp>: <event>: <fields>"
@@ -80,6 +86,12 @@ public struct FtraceTrace: Sendable, Hashable {
                     bag.error(n, "iommu:map of size \(size) at iova 0x\(hex(iova, 1)) paddr 0x\(hex(pa, 1)): not page aligned")
                     continue
                 }
+                let (pages, overflow) = mappedPages.addingReportingOverflow(Int(min(size / 4096, UInt64(Int.max))))
+                if overflow || pages > limits.maxEvents {
+                    bag.error(n, "iommu:map size=\(size): the capture maps more than \(limits.maxEvents) 4K pages in all, over the limit of \(limits.maxEvents) events (raise with --max-events)")
+                    break lines
+                }
+                mappedPages = pages
                 events.append(TraceEvent(line: n, timestamp: ts, kind: .map(iova: iova, physical: pa, size: size)))
             case "unmap":
                 guard body.hasPrefix("IOMMU:"), let iova = hexField("iova"), let size = fields["size"].flatMap({ UInt64($0) }),
@@ -138,21 +150,23 @@ extension WorkloadRunner {
         guard let domain = backend.iommuGetDomainForDev(dev), backend.domains[domain].type.isPaging else {
             throw ScenarioError("trace replay needs \(fabric.name(dev)) behind an IOMMU in a DMA domain; this topology gives it \(backend.iommuGetDomainForDev(dev) == nil ? "no IOMMU" : "an identity domain")")
         }
+        // The live set at the peak is rebuilt afterwards from the event index where the peak was reached: copying
+        // the live set at every new peak made a long trace quadratic (issue #19).
+        let start = backend   // the domain is allocated: the second pass starts here
         var live: [UInt64: (physical: UInt64, size: UInt64, line: Int)] = [:]
-        var peak: [UInt64: (physical: UInt64, size: UInt64, line: Int)] = [:]
-        var liveBytes: UInt64 = 0, peakBytes: UInt64 = 0
+        var liveBytes: UInt64 = 0, peakBytes: UInt64 = 0, peakEvent = -1
         var maps = 0, unmaps = 0, faults = 0, mismatches: [[String]] = []
         var faultResults: [OperationResult] = []
         let router = Router(fabric)
-        for ev in request.trace.events {
+        for (index, ev) in request.trace.events.enumerated() {
             switch ev.kind {
             case .map(let iova, let pa, let size):
                 maps += 1
                 do {
                     try backend.iommuMap(domain: domain, iova: iova, physical: pa, size: size, prot: [.read, .write])
                     live[iova] = (pa, size, ev.line)
-                    liveBytes += size
-                    if liveBytes > peakBytes { peakBytes = liveBytes; peak = live }
+                    liveBytes &+= size
+                    if liveBytes > peakBytes { peakBytes = liveBytes; peakEvent = index }
                 } catch {
                     mismatches.append(["\(ev.line)", "iommu_map(iova=0x\(hex(iova, 1)), size=\(size))", "kernel: mapped", "model: \(error.errno) (\(error.reason))"])
                 }
@@ -162,9 +176,7 @@ extension WorkloadRunner {
                 if got != unmappedSize {
                     mismatches.append(["\(ev.line)", "iommu_unmap(iova=0x\(hex(iova, 1)), size=\(size))", "kernel: unmapped_size=\(unmappedSize)", "model: \(got)"])
                 }
-                var freed: UInt64 = 0
-                for (a, m) in live where a >= iova && a < iova &+ max(got, size) { freed += m.size; live[a] = nil }
-                liveBytes -= min(liveBytes, freed)
+                liveBytes -= min(liveBytes, Self.release(&live, iova: iova, size: max(got, size)))
             case .pageFault(_, let device, let iova, let flags):
                 faults += 1
                 let requester = fabric.enumeration.lookup(device) ?? dev
@@ -179,15 +191,32 @@ extension WorkloadRunner {
                 faultResults.append(OperationResult(operation: op, mapping: MappingOutcome(calls: ["(trace line \(ev.line): \(device) accessed iova 0x\(hex(iova, 1)))"], dmaAddress: iova, mapType: nil, error: nil, kernelLog: []), flow: nil, route: route, flowIndex: nil))
             }
         }
+        var peak: [UInt64: (physical: UInt64, size: UInt64, line: Int)] = [:]
+        if peakEvent >= 0 {
+            var probe = start
+            for ev in request.trace.events[...peakEvent] {
+                switch ev.kind {
+                case .map(let iova, let pa, let size):
+                    if (try? probe.iommuMap(domain: domain, iova: iova, physical: pa, size: size, prot: [.read, .write])) != nil {
+                        peak[iova] = (pa, size, ev.line)
+                    }
+                case .unmap(let iova, let size, _):
+                    let got = probe.iommuUnmap(domain: domain, iova: iova, size: size)
+                    _ = Self.release(&peak, iova: iova, size: max(got, size))
+                case .pageFault: break
+                }
+            }
+        }
         // The peak working set, streamed: one write flow per mapping alive at the peak (the 64 largest).
         let ranges = peak.sorted { $0.value.size != $1.value.size ? $0.value.size > $1.value.size : $0.key < $1.key }.prefix(64).sorted { $0.key < $1.key }
         var ops: [DMAOperation] = []
         var flows: [TransportFlow] = []
         for (iova, m) in ranges {
-            let bytes = Int(max(m.size, 4096)) * 4
+            // Mapping sizes come from the trace: bounded (1 TiB) before they become Int byte counts.
+            let bytes = Int(min(max(m.size, 4096), 1 << 40)) * 4
             ops.append(DMAOperation(label: "iova 0x\(hex(iova, 1)) (\(ByteSize.format(m.size)), line \(m.line))", requester: dev,
-                                    target: .hostMemory, operation: .write, bytes: bytes, bufferBytes: Int(m.size), pageBytes: 4096))
-            flows.append(TransportFlow(requester: dev, target: .memory(iova), operation: .write, bytes: bytes, workingSetBytes: Int(m.size)))
+                                    target: .hostMemory, operation: .write, bytes: bytes, bufferBytes: Int(min(m.size, 1 << 40)), pageBytes: 4096))
+            flows.append(TransportFlow(requester: dev, target: .memory(iova), operation: .write, bytes: bytes, workingSetBytes: Int(min(m.size, 1 << 40))))
         }
         var replayBackend = booted
         if let d = replayBackend.iommuGetDomainForDev(dev) {
@@ -197,8 +226,8 @@ extension WorkloadRunner {
         if !flows.isEmpty {
             do {
                 var sim = try TransportSimulation(fabric: fabric, flows: flows, parameters: parameters, translator: DomainTranslator(replayBackend), seed: seed)
-                transport = try sim.run()
-            } catch let e as TransportError { throw ScenarioError(e.problems) } catch { throw ScenarioError("\(error)") }
+                transport = try sim.run(within: limits)
+            } catch let e as TransportError { throw ScenarioError(e.problems) } catch let e as ScenarioError { throw e } catch { throw ScenarioError("\(error)") }
         }
         let streamed = ops.indices.map { k in
             OperationResult(operation: ops[k], mapping: MappingOutcome(calls: ["iommu_map(iova=0x\(hex(flows[k].target.address, 1))) replayed from the trace"], dmaAddress: nil, mapType: nil, error: nil, kernelLog: []),
@@ -218,6 +247,20 @@ extension WorkloadRunner {
             tables.append(RunReport.Table(title: "Where the model and the kernel disagree", columns: ["line", "event", "kernel", "model"], rows: mismatches))
         }
         return WorkloadResult(workload: workload, phases: phases, bootLog: booted.semantics.kernelLog + booted.kernelLog, tables: tables)
+    }
+}
+
+extension WorkloadRunner {
+    /// Removes the live mappings that start inside `[iova, iova + size)` and returns their bytes. Live mappings
+    /// never overlap (iommu_map refuses that), so an unmap of exactly one mapping needs no scan.
+    static func release(_ live: inout [UInt64: (physical: UInt64, size: UInt64, line: Int)], iova: UInt64, size: UInt64) -> UInt64 {
+        if let m = live[iova], m.size >= size {
+            live[iova] = nil
+            return m.size
+        }
+        var freed: UInt64 = 0
+        for (a, m) in live where a >= iova && a < iova &+ size { freed &+= m.size; live[a] = nil }
+        return freed
     }
 }
 

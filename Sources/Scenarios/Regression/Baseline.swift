@@ -103,14 +103,14 @@ public struct Baseline: Sendable {
             guard let phase = f["phase"] as? String, let label = f["label"] as? String, let req = f["requester"] as? String,
                   let status = f["status"] as? String, let gbps = num(f["gbps"]) else { return .failure(ScenarioError("a flow lacks phase, label, requester, status or gbps")) }
             out.append(Flow(phase: phase, label: label, requester: req, peer: f["peer"] as? String, status: status, mapType: f["map_type"] as? String,
-                            distance: num(f["distance"]).map { Int($0) }, gbps: gbps, p50ns: num(f["p50_ns"]), p99ns: num(f["p99_ns"]),
+                            distance: num(f["distance"]).flatMap { Int(exactly: $0.rounded()) }, gbps: gbps, p50ns: num(f["p50_ns"]), p99ns: num(f["p99_ns"]),
                             findings: f["findings"] as? [String] ?? []))
         }
         var facts: [String: DeviceFacts] = [:]
         for d in devices {
             guard let name = d["name"] as? String, let bdf = d["bdf"] as? String, let rc = d["root_complex"] as? String else { return .failure(ScenarioError("a device lacks name, bdf or root_complex")) }
             facts[name] = DeviceFacts(name: name, bdf: bdf, kind: d["kind"] as? String ?? "", parent: d["parent"] as? String, rootComplex: rc,
-                                      socket: Int(num(d["socket"]) ?? 0), link: d["link"] as? String, acsCapability: word(d["acs_cap"]),
+                                      socket: num(d["socket"]).flatMap { Int(exactly: $0.rounded()) } ?? 0, link: d["link"] as? String, acsCapability: word(d["acs_cap"]),
                                       acsControl: word(d["acs_ctrl"]), ancestors: d["ancestors"] as? [String] ?? [], groupPartners: nil,
                                       tuning: d["tuning"] as? String)
         }

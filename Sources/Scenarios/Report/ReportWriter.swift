@@ -20,7 +20,9 @@ public enum ReportWriter {
             if fm.fileExists(atPath: staging.path) { try fm.removeItem(at: staging) }
             try fm.createDirectory(at: staging, withIntermediateDirectories: false)
             for f in files {
-                try Data(f.contents.utf8).write(to: staging.appendingPathComponent(f.name))
+                if let reason = AtomicFileSet.writeWhole(Data(f.contents.utf8), to: staging.appendingPathComponent(f.name).path) {
+                    throw ScenarioError("cannot write the report to \(directory): \(f.name): \(reason)")
+                }
             }
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: target.path, isDirectory: &isDirectory) {
@@ -30,7 +32,20 @@ public enum ReportWriter {
                 guard contents.isSubset(of: Set(files.map(\.name))) else {
                     throw ScenarioError("\(directory) holds other files than a report; choose another --out")
                 }
-                try fm.removeItem(at: target)
+                // The previous report steps aside, the new one takes its name, and only then is the old removed:
+                // a failure in between puts the old one back, so the folder is always one whole report.
+                let aside = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
+                if fm.fileExists(atPath: aside.path) { try fm.removeItem(at: aside) }
+                guard rename(target.path, aside.path) == 0 else {
+                    throw ScenarioError("cannot write the report to \(directory): \(String(cString: strerror(errno)))")
+                }
+                guard rename(staging.path, target.path) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    _ = rename(aside.path, target.path)
+                    throw ScenarioError("cannot write the report to \(directory): \(reason)")
+                }
+                try? fm.removeItem(at: aside)
+                return
             }
             try fm.moveItem(at: staging, to: target)
         } catch let e as ScenarioError {

@@ -143,7 +143,8 @@ public struct Plan: Sendable {
             }
             axes.append(Axis(name: name, kind: kind, select: select, param: a["param"], values: values, line: a.line))
         }
-        if axes.reduce(1, { $0 * max(1, $1.values.count) }) > 1_000_000 {
+        // Saturating: 64 axes of 1024 values overflow Int long before the product is compared.
+        if axes.reduce(1, { min($0.multipliedReportingOverflow(by: max(1, $1.values.count)).partialValue, 1_000_001) }) > 1_000_000 {
             bag.error(root.line, "the grid has more than 1,000,000 points; use fewer values or simrun sweep --sample N")
         }
 
@@ -157,13 +158,23 @@ public struct Plan: Sendable {
         }
         if scenario == .acsAudit { bag.error(s.line, "acs-audit moves no data; a sweep needs a scenario with DMA") }
         if let t = s["size"] {
-            if let b = ByteSize.parse(t), b > 0, b <= 1 << 40 { options.size = Int(b) } else { bag.error(s.line, "size '\(t)' is not a size (e.g. 64MiB)") }
+            switch ByteSize.parseChecked(t, maximum: 1 << 40) {
+            case .success(let b) where b > 0: options.size = Int(b)
+            case .success: bag.error(s.line, "size '\(t)' is not a size (e.g. 64MiB)")
+            case .failure(let why): bag.error(s.line, why.message(attribute: "size", value: t, expected: "a size (e.g. 64MiB)"))
+            }
         }
         if let t = s["page-size"] {
-            if let b = ByteSize.parse(t), [4096, 2 << 20, 1 << 30].contains(Int(b)) { options.pageBytes = Int(b) } else { bag.error(s.line, "page-size '\(t)' is not 4K, 2M or 1G") }
+            if let b = ByteSize.parse(t), [4096, 2 << 20, 1 << 30].contains(b) { options.pageBytes = Int(b) } else { bag.error(s.line, "page-size '\(t)' is not 4K, 2M or 1G") }
         }
         options.devices = s["devices"].map { $0.split(separator: ",").map { String($0.trimmingSpaces) } }
-        options.queueDepth = s["queue-depth"].flatMap { Int($0) }
+        if let q = s["queue-depth"] {
+            switch parseCount(q, maximum: 1 << 16) {
+            case .success(let v) where v >= 1: options.queueDepth = v
+            case .success: bag.error(s.line, "queue-depth must be at least 1")
+            case .failure(let why): bag.error(s.line, why.message(attribute: "queue-depth", value: q, expected: "a positive integer"))
+            }
+        }
         switch s["operation"] {
         case nil, "write": break
         case "read": options.operation = .read
@@ -252,7 +263,12 @@ public struct Plan: Sendable {
         switch kind {
         case .linkGen: return generation(text) == nil ? "'\(text)' is not a link generation (gen1-gen6)" : nil
         case .linkWidth: return [1, 2, 4, 8, 16, 32].contains(Int(text) ?? 0) ? nil : "'\(text)' is not a link width (1, 2, 4, 8, 16, 32)"
-        case .switchLatency: return Duration.parse(text) == nil ? "'\(text)' is not a time (e.g. 105ns)" : nil
+        case .switchLatency:
+            switch Duration.parseChecked(text) {
+            case .success: return nil
+            case .failure(.outOfRange(let max)): return "\(text) is out of range (max \(max))"
+            case .failure: return "'\(text)' is not a time (e.g. 105ns)"
+            }
         case .generate:
             guard let param else { return nil }
             var p = GeneratorParameters()
@@ -260,12 +276,18 @@ public struct Plan: Sendable {
         case .acsCtrl: return ACSFlags(text) == nil ? "'\(text)' is not ACS control bits (e.g. 'SV RR CR UF', 'none', 0x001d)" : nil
         case .cmdline: return nil
         case .iommuMode: return IOMMUMode(rawValue: text) == nil ? "'\(text)' is not off, passthrough, dma or dma-fq" : nil
-        case .iotlbEntries: return (Int(text) ?? 0) > 0 ? nil : "'\(text)' is not a positive number of entries"
+        case .iotlbEntries:
+            // The topology schema's bound (IOTLBEntries): an IOTLB is an array the model allocates.
+            switch parseCount(text, maximum: 1 << 20) {
+            case .success(let v): return v > 0 ? nil : "'\(text)' is not a positive number of entries"
+            case .failure(.outOfRange(let max)): return "\(text) is out of range (max \(max))"
+            case .failure: return "'\(text)' is not a positive number of entries"
+            }
         case .pageSize:
-            guard let b = ByteSize.parse(text), [4096, 2 << 20, 1 << 30].contains(Int(b)) else { return "'\(text)' is not 4K, 2M or 1G" }
+            guard let b = ByteSize.parse(text), [4096, 2 << 20, 1 << 30].contains(b) else { return "'\(text)' is not 4K, 2M or 1G" }
             return nil
         case .mps, .mrrs:
-            guard let b = ByteSize.parse(text), [128, 256, 512, 1024, 2048, 4096].contains(Int(b)) else {
+            guard let b = ByteSize.parse(text), [128, 256, 512, 1024, 2048, 4096].contains(b) else {
                 return "'\(text)' is not 128, 256, 512, 1024, 2048 or 4096 bytes"
             }
             return nil

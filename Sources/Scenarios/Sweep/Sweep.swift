@@ -69,7 +69,13 @@ public struct SweepRow: Sendable, Hashable {
 
 public struct SweepError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The folder could not be created or written (out of disk, a file in the way): the sweep failed (exit 2),
+    /// as opposed to bad input (exit 1).
+    public var isWriteFailure = false
+    public init(_ message: String, isWriteFailure: Bool = false) {
+        self.message = message
+        self.isWriteFailure = isWriteFailure
+    }
     public var description: String { "error: " + message }
 }
 
@@ -78,6 +84,8 @@ public struct SweepRunner: @unchecked Sendable {
     public let plan: Plan
     public let mode: SimulationMode
     let baseTopology: Topology?
+    /// Each point's work budget (its phases' events and simulated time, its phases and flows).
+    public var limits = WorkLimits()
 
     public init(plan: Plan, mode: SimulationMode = .auto) throws(DiagnosticError) {
         self.plan = plan
@@ -133,6 +141,7 @@ public struct SweepRunner: @unchecked Sendable {
         do throws(ScenarioError) {
             var runner = try WorkloadRunner(loaded, options: semantics, seed: 1, jobs: 1)
             runner.mode = mode
+            runner.limits = limits
             let workload = try plan.scenario.workload(runner.fabric, options)
             let result = try runner.run(workload)
             let modes = Set(result.phases.filter { $0.transport != nil }.map(\.simulatedBy))

@@ -93,7 +93,7 @@ public final class SweepJournalWriter: @unchecked Sendable {
         let header = SweepJournal.Header(plan: plan, selection: selection, mode: mode)
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw SweepError("\(directory): cannot create the results folder: \(error.localizedDescription)")
+            throw SweepError("\(directory): cannot create the results folder: \(error.localizedDescription)", isWriteFailure: true)
         }
         let path = directory + "/" + SweepJournal.fileName
         var rows: [SweepRow] = []
@@ -104,21 +104,29 @@ public final class SweepJournalWriter: @unchecked Sendable {
             rows = done
             // Rewrite without a torn last line before appending.
             let text = header.line + "\n" + rows.map(SweepJournal.encode).joined()
-            if let reason = AtomicFile.write(text, to: path) { throw SweepError("\(path): cannot be rewritten: \(reason)") }
+            if let reason = AtomicFile.write(text, to: path) { throw SweepError("\(path): cannot be rewritten: \(reason)", isWriteFailure: true) }
         } else {
-            guard fm.createFile(atPath: path, contents: Data((header.line + "\n").utf8)) else { throw SweepError("\(path): cannot be created") }
+            guard fm.createFile(atPath: path, contents: Data((header.line + "\n").utf8)) else { throw SweepError("\(path): cannot be created", isWriteFailure: true) }
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw SweepError("\(path): cannot be opened") }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw SweepError("\(path): cannot be opened", isWriteFailure: true) }
         handle.seekToEndOfFile()
         return (SweepJournalWriter(handle), rows)
     }
 
     init(_ handle: FileHandle) { self.handle = handle }
 
+    /// The first write error (out of disk, ...): later rows are not journaled and the sweep fails (exit 2).
+    public private(set) var failure: String?
+
     public func append(_ row: SweepRow) {
         lock.lock(); defer { lock.unlock() }
-        handle.write(Data(SweepJournal.encode(row).utf8))
-        written += 1
+        guard failure == nil else { return }
+        do {
+            try handle.write(contentsOf: Data(SweepJournal.encode(row).utf8))
+            written += 1
+        } catch {
+            failure = "cannot be written: \(error.localizedDescription)"
+        }
     }
 
     public func close() { try? handle.close() }
@@ -126,6 +134,9 @@ public final class SweepJournalWriter: @unchecked Sendable {
 
 /// The result files of a set of rows.
 public struct SweepResults {
+    /// Written after the other result files, listing them: present only when the set is whole (AtomicFileSet).
+    public static let manifestName = "results.manifest"
+
     public let runner: SweepRunner
     public let selection: SweepSelection
     public let rows: [SweepRow]

@@ -118,6 +118,8 @@ public struct Workload: Sendable, Hashable {
 /// A workload that cannot be built or run: every problem, in words.
 public struct ScenarioError: Error, Sendable, CustomStringConvertible {
     public var problems: [String]
+    /// The run stopped at a work limit (WorkLimits): the input asked for too much, not a failure of the run.
+    public var exceededLimit = false
     public init(_ problems: [String]) { self.problems = problems }
     public init(_ problem: String) { problems = [problem] }
     public var description: String { problems.map { "error: " + $0 }.joined(separator: "\n") }

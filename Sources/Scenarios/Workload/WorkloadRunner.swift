@@ -69,6 +69,10 @@ public struct WorkloadRunner: @unchecked Sendable {
     public var jobs: Int
     /// TLP, flow or auto (flow where it is covered, TLP elsewhere).
     public var mode: SimulationMode = .tlp
+    /// The work budget of each phase's run (events, simulated time) and of the workload (phases, flows).
+    public var limits = WorkLimits()
+    /// Called every few million events of a TLP-level phase with the events it has handled (progress of long runs).
+    public var eventProgress: (@Sendable (Int) -> Void)?
     /// The machine after boot with its providers registered; each phase starts from a copy.
     public let booted: SimulatedBackend
 
@@ -122,6 +126,10 @@ public struct WorkloadRunner: @unchecked Sendable {
     public func run(_ workload: Workload, progress: (@Sendable (Int, Int) -> Void)? = nil) throws(ScenarioError) -> WorkloadResult {
         if let trace = workload.trace { return try replay(trace) }
         let n = workload.phases.count
+        if n > limits.maxPhases { throw ScenarioError.limit("\(n) phases, over the limit of \(limits.maxPhases) (raise with --max-phases)") }
+        if let big = workload.phases.first(where: { $0.operations.count > limits.maxFlows }) {
+            throw ScenarioError.limit("phase '\(big.name)': \(big.operations.count) DMA operations, over the limit of \(limits.maxFlows) (raise with --max-flows)")
+        }
         let box = ResultBox(count: n)
         let counter = ResultBox(count: 0)
         let base = TransportFabricModel(fabric: fabric, parameters: parameters)  // shared by every phase
@@ -147,14 +155,21 @@ public struct WorkloadRunner: @unchecked Sendable {
         }
         var phases: [PhaseResult] = []
         var problems: [String] = []
+        var exceededLimit = false
         for i in 0..<n {
             switch box.get(i) {
             case .success(let p)?: phases.append(p)
-            case .failure(let e)?: problems += e.problems.map { "phase '\(workload.phases[i].name)': " + $0 }
+            case .failure(let e)?:
+                problems += e.problems.map { "phase '\(workload.phases[i].name)': " + $0 }
+                exceededLimit = exceededLimit || e.exceededLimit
             case nil: problems.append("phase '\(workload.phases[i].name)' did not run")
             }
         }
-        if !problems.isEmpty { throw ScenarioError(problems) }
+        if !problems.isEmpty {
+            var e = ScenarioError(problems)
+            e.exceededLimit = exceededLimit
+            throw e
+        }
         return WorkloadResult(workload: workload, phases: phases, bootLog: booted.semantics.kernelLog + booted.kernelLog)
     }
 
@@ -219,10 +234,12 @@ public struct WorkloadRunner: @unchecked Sendable {
                 }
                 if transport == nil {
                     var sim = try TransportSimulation(base, flows: flows, translator: translator, seed: seed)
-                    transport = try sim.run()
+                    transport = try sim.run(within: limits, progress: eventProgress)
                 }
             } catch let e as TransportError {
                 throw ScenarioError(e.problems)
+            } catch let e as ScenarioError {
+                throw e
             } catch {
                 throw ScenarioError("\(error)")
             }

@@ -179,7 +179,12 @@ enum TopologyChecker {
         var used: [Int: Int] = [:]   // register -> BAR index using it
         for (k, bar) in bars.enumerated() {
             let line = s.bar(d, k)
-            if bar.index > 5 { bag.error(line, "BAR index \(bar.index) of '\(owner)' is out of range (0 to 5)") }
+            // A topology built in code (generator, importers) skips the schema's 0-5 bound: check it here too, and
+            // go no further with an index whose `index + 1` could overflow.
+            guard (0...5).contains(bar.index) else {
+                bag.error(line, "BAR index \(bar.index) of '\(owner)' is out of range (0 to 5)")
+                continue
+            }
             if bar.is64Bit, bar.index == 5 { bag.error(line, "64-bit BAR 5 of '\(owner)' needs two registers; there is no BAR 6") }
             if bar.size < 16 || bar.size & (bar.size - 1) != 0 {
                 bag.error(line, "BAR \(bar.index) of '\(owner)' size \(ByteSize.format(bar.size)) is not a power of two of at least 16 bytes")

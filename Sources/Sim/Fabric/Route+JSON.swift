@@ -4,10 +4,10 @@ extension Route {
     /// The route as a JSON object: the request, each hop (where, what kind of step, and the text line), the result
     /// with the fix when blocked, and the completion's hops.
     public func json(_ fabric: Fabric) -> JSON {
-        func hops(_ list: [Hop]) -> JSON {
+        func hops(_ list: [Hop], _ tlp: TLPKind) -> JSON {
             .array(list.map { hop in
                 .object([("location", .string(fabric.describe(hop.location))), ("action", .string(Self.actionName(hop.action))),
-                         ("text", .string(line(hop, fabric).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")))])
+                         ("text", .string(line(hop, fabric, tlp: tlp).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")))])
             })
         }
         var result: [(String, JSON)]
@@ -30,9 +30,9 @@ extension Route {
                                  ("requester_bdf", .string(fabric.bdf(request.requester).description)),
                                  ("address", .string("0x" + hex(request.address, 1))), ("address_type", .string(request.addressType.text)),
                                  ("relaxed_ordering", .bool(request.relaxedOrdering))])),
-            ("hops", hops(self.hops)),
+            ("hops", hops(self.hops, request.kind)),
             ("result", .object(result)),
-            ("completion", hops(completionHops)),
+            ("completion", hops(completionHops, completionKind)),
         ])
     }
 

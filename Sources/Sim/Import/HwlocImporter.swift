@@ -57,14 +57,15 @@ public enum HwlocImporter {
     /// 8b/10b for Gen1-2, 128b/130b for Gen3-5, 242/256 for Gen6). Several generation/width pairs give the
     /// same figure: the one with the generation of the link above wins, else the widest at most x16.
     public static func link(gigabytesPerSecond: Double, preferring preferred: LinkGeneration? = nil) -> (generation: LinkGeneration, width: Int, ambiguous: Bool)? {
-        guard gigabytesPerSecond > 0 else { return nil }
+        // 1e308 or inf must not reach Int(lanes): no PCIe link has more than 32 lanes.
+        guard gigabytesPerSecond > 0, gigabytesPerSecond.isFinite else { return nil }
         var matches: [(LinkGeneration, Int)] = []
         for g in LinkGeneration.allCases {
             let encoding = g <= .gen2 ? 8.0 / 10.0 : (g == .gen6 ? 242.0 / 256.0 : 128.0 / 130.0)
             let perLane = g.gigatransfersPerSecond * encoding / 8
             let lanes = gigabytesPerSecond / perLane
             let rounded = lanes.rounded()
-            if abs(lanes - rounded) < 0.01, supportedLinkWidths.contains(Int(rounded)) { matches.append((g, Int(rounded))) }
+            if rounded <= 64, abs(lanes - rounded) < 0.01, supportedLinkWidths.contains(Int(rounded)) { matches.append((g, Int(rounded))) }
         }
         if let preferred, let same = matches.first(where: { $0.0 == preferred }) { return (same.0, same.1, matches.count > 1) }
         let usable = matches.filter { $0.1 <= 16 }

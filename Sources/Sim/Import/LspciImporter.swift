@@ -151,8 +151,10 @@ public enum LspciImporter {
         for pf in functions.indices {
             guard let s = functions[pf].sriov, s.enabledVFs > 0 else { continue }
             let base = Int(functions[pf].bdf.requesterID)
-            for i in 0..<s.enabledVFs {
-                let rid = base + (s.offset ?? 1) + (s.stride ?? 1) * i
+            // Offset and stride are 16-bit fields (SR-IOV capability); the text may say anything, so clamp first.
+            let offset = min(max(s.offset ?? 1, 0), 0xFFFF), stride = min(max(s.stride ?? 1, 0), 0xFFFF)
+            for i in 0..<min(s.enabledVFs, 0x10000) {
+                let rid = base + offset + stride * i
                 guard rid <= 0xFFFF else { break }
                 let bdf = BDF(segment: functions[pf].bdf.segment, requesterID: UInt16(rid))
                 guard let vf = functions.firstIndex(where: { $0.bdf == bdf }) else { continue }

@@ -180,25 +180,79 @@ public struct SysfsSnapshot: Sendable, Hashable {
     }
 }
 
-/// Reads files below a root directory without following links out of it.
+/// Reads files below a root directory without following links out of it (issue #19): every path is resolved
+/// (`realpath`) and read only when it stays below the root's own real path, so sysfs's links inside the tree
+/// (`sys/bus/pci/devices/*`, `iommu_group`, `physfn`) work while a link to `/etc` or `../../..` is refused;
+/// only regular files are opened (a FIFO, socket or device node in a copied tree would block or read forever),
+/// with `O_NONBLOCK | O_NOFOLLOW`, and at most `limit` bytes of each are read. Each refusal is a warning.
 struct SysfsReader {
     let root: String
+    /// The root's real path: what every resolved path must stay below.
+    let realRoot: String
     var bag: DiagnosticBag
+    /// Refusals noted by the non-mutating readers, turned into warnings at the end of `snapshot()`.
+    let refusals = Refusals()
+
+    final class Refusals: @unchecked Sendable {
+        var notes: [String] = []
+        var seen = Set<String>()
+        func note(_ key: String, _ message: String) {
+            if seen.insert(key).inserted { notes.append(message) }
+        }
+    }
 
     init(root: String) {
         var r = root
         while r.count > 1, r.hasSuffix("/") { r.removeLast() }
         self.root = r.isEmpty ? "/" : r
         bag = DiagnosticBag(file: self.root == "/" ? "/sys" : self.root)
+        realRoot = Self.realPath(self.root) ?? self.root
     }
 
     func path(_ relative: String) -> String { root == "/" ? "/" + relative : root + "/" + relative }
 
-    /// Reads at most `limit` bytes (sysfs attributes report a size that is not their length).
-    static func readBytes(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
+    static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// Where `relative` really is, when that is below the root; nil when it does not exist or a link leads out.
+    func contained(_ relative: String) -> String? {
+        guard let real = Self.realPath(path(relative)) else { return nil }
+        guard realRoot == "/" || real == realRoot || real.hasPrefix(realRoot + "/") else {
+            refusals.note(relative, "\(relative): a link leads out of the root (to \(real)); not read")
+            return nil
+        }
+        return real
+    }
+
+    /// The size limit of one attribute: sysfs attributes are at most a page, `config` 4096 bytes; the largest,
+    /// `proc/cpuinfo` of a many-core machine, a few MiB.
+    static let defaultLimit = 4 << 20
+
+    /// Reads at most `limit` bytes of a regular file below the root (sysfs attributes report a size that is not
+    /// their length, so the size is not trusted either way).
+    func readBytes(_ relative: String, limit: Int = SysfsReader.defaultLimit) -> [UInt8]? {
+        guard let real = contained(relative) else { return nil }
+        var st = stat()
+        guard lstat(real, &st) == 0 else { return nil }
+        let type = st.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            let what = type == S_IFIFO ? "a FIFO" : type == S_IFSOCK ? "a socket" : type == S_IFCHR ? "a character device"
+                : type == S_IFBLK ? "a block device" : type == S_IFDIR ? "a directory" : "not a regular file"
+            refusals.note(relative, "\(relative): \(what), not a regular file; not read")
+            return nil
+        }
+        let fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        // The file opened must be the one checked (nothing swapped in between).
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG, opened.st_ino == st.st_ino, opened.st_dev == st.st_dev else {
+            refusals.note(relative, "\(relative): changed while it was opened; not read")
+            return nil
+        }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while out.count < limit {
@@ -207,15 +261,22 @@ struct SysfsReader {
             if n == 0 { break }
             out.append(contentsOf: buffer[0..<n])
         }
+        if out.count >= limit {
+            var probe: UInt8 = 0
+            if read(fd, &probe, 1) > 0 { refusals.note(relative, "\(relative): larger than \(limit) bytes; the rest is not read") }
+        }
         return out
     }
 
     func text(_ relative: String) -> String? {
-        Self.readBytes(path(relative)).map { String(decoding: $0, as: UTF8.self).trimmingSpaces }.map(String.init)
+        readBytes(relative).map { String(decoding: $0, as: UTF8.self).trimmingSpaces }.map(String.init)
     }
 
+    /// A link's text, read without following it; its folder must lie below the root.
     func linkTarget(_ relative: String) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: path(relative))
+        let parent = relative.split(separator: "/").dropLast().joined(separator: "/")
+        guard parent.isEmpty || contained(parent) != nil else { return nil }
+        return try? FileManager.default.destinationOfSymbolicLink(atPath: path(relative))
     }
 
     func linkName(_ relative: String) -> String? {
@@ -223,7 +284,8 @@ struct SysfsReader {
     }
 
     func list(_ relative: String) -> [String]? {
-        try? FileManager.default.contentsOfDirectory(atPath: path(relative))
+        guard let real = contained(relative) else { return nil }
+        return try? FileManager.default.contentsOfDirectory(atPath: real)
     }
 
     /// Resolves a link below the root lexically (an absolute target is taken as below the root too).
@@ -286,9 +348,12 @@ struct SysfsReader {
         }
         functions.sort { $0.bdf < $1.bdf }
         hostBridges.sort { ($0.segment, $0.bus) < ($1.segment, $1.bus) }
-        return SysfsSnapshot(root: root, functions: functions, hostBridges: hostBridges, iommus: readIOMMUs(),
-                             iommuGroups: readIOMMUGroups(), cpu: readCPU(), kernelCommandLine: text("proc/cmdline"),
-                             kernelRelease: text("proc/sys/kernel/osrelease"), diagnostics: bag.diagnostics)
+        let iommus = readIOMMUs(), groups = readIOMMUGroups(), cpu = readCPU()
+        let cmdline = text("proc/cmdline"), release = text("proc/sys/kernel/osrelease")
+        for note in refusals.notes { bag.warning(nil, note) }
+        return SysfsSnapshot(root: root, functions: functions, hostBridges: hostBridges, iommus: iommus,
+                             iommuGroups: groups, cpu: cpu, kernelCommandLine: cmdline,
+                             kernelRelease: release, diagnostics: bag.diagnostics)
     }
 
     /// `pci0000:16` -> (0x0000, 0x16).
@@ -333,7 +398,7 @@ struct SysfsReader {
                                         offset: decimal(at("sriov_offset")), stride: decimal(at("sriov_stride")),
                                         vfDevice: hex16(at("sriov_vf_device")))
         }
-        let configBytes = Self.readBytes(path(at("config")), limit: 4096)
+        let configBytes = readBytes(at("config"), limit: 4096)
         if configBytes == nil { bag.warning(nil, "\(at("config")): not readable") }
         let numa = decimal(at("numa_node"))
         return SysfsSnapshot.Function(
@@ -347,7 +412,7 @@ struct SysfsReader {
             iommu: linkName(at("iommu")), driver: linkName(at("driver")), p2pmem: p2pmem, sriov: sriov,
             physicalFunction: linkName(at("physfn")).flatMap { BDF($0) },
             config: configBytes.map { PCIConfigSpace(bytes: $0) },
-            hasLinkAttributes: FileManager.default.fileExists(atPath: path(at("current_link_speed"))))
+            hasLinkAttributes: contained(at("current_link_speed")) != nil)
     }
 
     func readIOMMUs() -> [SysfsSnapshot.IOMMU] {

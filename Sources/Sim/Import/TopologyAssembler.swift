@@ -591,9 +591,10 @@ struct AssemblyState {
         }
         // Enabled VFs whose routing IDs fall on functions the input lists as physical functions cannot be written
         // (enumeration would find two functions there): the VFs are left out, and the input's cause named.
-        var enabled = min(max(s.enabledVFs, 0), s.totalVFs)
+        var enabled = min(max(s.enabledVFs, 0), s.totalVFs, 0xFFFF)
         if enabled > 0, let pfBDF = currentBDF {
-            let offset = max(s.offset ?? 1, 1), stride = max(s.stride ?? 1, 1)
+            // 16-bit fields of the SR-IOV capability: clamped so `offset + stride * k` cannot overflow.
+            let offset = min(max(s.offset ?? 1, 1), 0xFFFF), stride = min(max(s.stride ?? 1, 1), 0xFFFF)
             let clash = (0..<enabled).lazy.map { Int(pfBDF.requesterID) + offset + stride * $0 }
                 .filter { $0 <= 0xFFFF }.map { BDF(segment: pfBDF.segment, requesterID: UInt16($0)) }
                 .first { self.functions[$0] != nil }

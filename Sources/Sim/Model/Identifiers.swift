@@ -108,10 +108,55 @@ public func parseInteger(_ text: some StringProtocol) -> UInt64? {
     return UInt64(t)
 }
 
+/// Whether `text` is written as an integer (`123`, `0x7b`) whatever its size: the difference between
+/// "malformed" and "out of range" when ``parseInteger(_:)`` gives nil.
+public func isWellFormedInteger(_ text: some StringProtocol) -> Bool {
+    let t = text.trimmingSpaces
+    if t.hasPrefix("0x") || t.hasPrefix("0X") { return t.count > 2 && t.dropFirst(2).allSatisfy(\.isHexDigit) }
+    return !t.isEmpty && t.allSatisfy { $0.isASCII && $0.isNumber }
+}
+
+/// Why a number in an input could not be read.
+public enum NumberParseError: Error, Sendable, Hashable {
+    case malformed
+    /// Written correctly but larger than the model can represent; `max` is the largest accepted, as written.
+    case outOfRange(max: String)
+
+    /// `<attribute> <value> is out of range (max …)`, or `<attribute> "<value>" is not <what>` when malformed.
+    public func message(attribute: String, value: some StringProtocol, expected: String) -> String {
+        switch self {
+        case .malformed: "\(attribute) \"\(value)\" is not \(expected)"
+        case .outOfRange(let max): "\(attribute) \(value) is out of range (max \(max))"
+        }
+    }
+}
+
+/// Reads a decimal or `0x` integer no larger than `maximum`.
+public func parseInteger(_ text: some StringProtocol, maximum: UInt64) -> Result<UInt64, NumberParseError> {
+    guard let v = parseInteger(text) else {
+        return isWellFormedInteger(text) ? .failure(.outOfRange(max: String(maximum))) : .failure(.malformed)
+    }
+    return v <= maximum ? .success(v) : .failure(.outOfRange(max: String(maximum)))
+}
+
+/// Reads a decimal `Int` in `0...maximum` (the counts of scenario, plan and suite files).
+public func parseCount(_ text: some StringProtocol, maximum: Int) -> Result<Int, NumberParseError> {
+    let t = text.trimmingSpaces
+    guard !t.hasPrefix("0x") else { return .failure(.malformed) }
+    return parseInteger(t, maximum: UInt64(max(0, maximum))).map { Int($0) }
+}
+
 /// Byte sizes written as `4096`, `0x1000`, `16K`, `16M`, `32G`, `1T`, `256MiB`: K/M/G/T/P are powers of 1024
 /// (as lspci prints `[size=16M]`).
 public enum ByteSize {
+    /// nil for malformed text and for sizes that overflow 64 bits.
     public static func parse(_ text: some StringProtocol) -> UInt64? {
+        try? parseChecked(text, maximum: .max).get()
+    }
+
+    /// The size, or why it cannot be one: malformed, or over `maximum` bytes (the error names its written form),
+    /// so a caller's `Int(size)` or `size * count` never traps.
+    public static func parseChecked(_ text: some StringProtocol, maximum: UInt64 = 1 << 62) -> Result<UInt64, NumberParseError> {
         var t = Substring(text.trimmingSpaces)
         if t.hasSuffix("iB") { t = t.dropLast(2) } else if t.hasSuffix("B") && !t.hasPrefix("0x") { t = t.dropLast(1) }
         var shift: UInt64 = 0
@@ -126,9 +171,10 @@ public enum ByteSize {
             }
             if shift != 0 { t = t.dropLast() }
         }
-        guard let n = parseInteger(t) else { return nil }
+        let tooLarge = NumberParseError.outOfRange(max: format(maximum))
+        guard let n = parseInteger(t) else { return isWellFormedInteger(t) ? .failure(tooLarge) : .failure(.malformed) }
         let (r, o) = n.multipliedReportingOverflow(by: 1 << shift)
-        return o ? nil : r
+        return o || r > maximum ? .failure(tooLarge) : .success(r)
     }
 
     /// The shortest exact form: `16M`, `32G`, `4K`, or bytes.
@@ -143,13 +189,26 @@ public enum ByteSize {
 
 /// Durations written as `105ns`, `1.5us`, `800ps`, `2ms`.
 public enum Duration {
+    /// The longest duration an input may give: 10^18 ps (1,000,000 s, about 11.6 days of simulated time). Sums of
+    /// a few such values still fit `Picoseconds` (Int64, 9.2 x 10^18), so the engine's checked arithmetic never
+    /// meets a value the reader let through.
+    public static let maximum: Picoseconds = 1_000_000_000_000_000_000
+
+    /// nil for malformed text and for durations over ``maximum`` (``parseChecked(_:)`` tells which).
     public static func parse(_ text: some StringProtocol) -> Picoseconds? {
+        try? parseChecked(text).get()
+    }
+
+    /// The duration, or why it cannot be one: malformed, or out of range (never a trap on `1e300ns`).
+    public static func parseChecked(_ text: some StringProtocol) -> Result<Picoseconds, NumberParseError> {
         let t = text.trimmingSpaces
         for (suffix, scale) in [("ps", 1.0), ("ns", 1e3), ("us", 1e6), ("ms", 1e9), ("s", 1e12)] where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v >= 0, v.isFinite else { return nil }
-            return Picoseconds((v * scale).rounded())
+            guard let v = Double(t.dropLast(suffix.count)), v >= 0, !v.isNaN else { return .failure(.malformed) }
+            let ps = (v * scale).rounded()
+            guard ps <= Double(maximum) else { return .failure(.outOfRange(max: "1000000s")) }
+            return .success(Picoseconds(ps))
         }
-        return nil
+        return .failure(.malformed)
     }
     public static func format(_ ps: Picoseconds) -> String {
         if ps % 1000 == 0 { return "\(ps / 1000)ns" }
@@ -170,8 +229,10 @@ public struct DataRate: Hashable, Sendable, Comparable, CustomStringConvertible 
         let t = text.trimmingSpaces
         for (suffix, scale) in [("GB/s", 1e9), ("MB/s", 1e6), ("Gb/s", 1e9 / 8), ("Mb/s", 1e6 / 8)] where t.hasSuffix(suffix) {
             guard let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite else { return nil }
-            // Whole bytes per second, so a written rate reads back to the identical value.
-            return DataRate(bytesPerSecond: (v * scale).rounded())
+            // Whole bytes per second, so a written rate reads back to the identical value; a rate that rounds to
+            // 0 B/s is no rate (a model dividing by it met infinity, then a trap converting to picoseconds).
+            let bytesPerSecond = (v * scale).rounded()
+            return bytesPerSecond >= 1 ? DataRate(bytesPerSecond: bytesPerSecond) : nil
         }
         return nil
     }

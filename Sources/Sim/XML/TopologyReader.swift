@@ -123,7 +123,7 @@ public enum TopologyReader {
                                              targetClass: e["target-class"]))
         }
 
-        func iommu(_ e: XMLElement) -> IOMMUUnit {
+        mutating func iommu(_ e: XMLElement) -> IOMMUUnit {
             var sizes: [UInt64] = []
             for token in (e["page-sizes"] ?? "4K 2M 1G").split(separator: " ") {
                 if let s = ByteSize.parse(token) { sizes.append(s) }
@@ -141,10 +141,7 @@ public enum TopologyReader {
             source.rootComplexes.append(e.line)
             var rc = RootComplex(name: e["name"] ?? "")
             rc.socket = int(e, "socket") ?? 0
-            if let seg = int(e, "segment") {
-                if seg > 0xffff { bag.error(e.line, "segment \(seg) is out of range (0 to 0xffff)") }
-                rc.segment = UInt16(truncatingIfNeeded: seg)
-            }
+            if let seg = int(e, "segment", max: 0xffff) { rc.segment = UInt16(seg) }
             rc.rootBus = byte(e, "bus")
             rc.busLimit = byte(e, "bus-limit")
             rc.hostBridgeID = e["host-bridge"].flatMap { PCIID($0) }
@@ -200,12 +197,12 @@ public enum TopologyReader {
             var d = Device(name: name, kind: kind, parent: parent, rootComplex: rootComplex,
                            id: id ?? PCIID(vendor: 0xffff, device: 0xffff))
             d.subsystemID = e["subsystem"].flatMap { PCIID($0) }
-            d.classCode = int(e, "class-code").map { UInt32(truncatingIfNeeded: $0) }
+            d.classCode = int(e, "class-code", max: 0xff_ffff).map { UInt32($0) }
             if let dev = int(e, "device") {
                 if dev > 31 { bag.error(e.line, "device number \(dev) is out of range (0 to 31)") }
-                d.deviceNumber = UInt8(truncatingIfNeeded: min(dev, 255))
+                d.deviceNumber = UInt8(min(dev, 255))
             }
-            d.functionNumber = int(e, "function").map { UInt8(truncatingIfNeeded: $0) }
+            d.functionNumber = int(e, "function", max: 7).map { UInt8($0) }
             d.linkGeneration = int(e, "gen").flatMap { LinkGeneration(rawValue: $0) }
             d.linkWidth = int(e, "width")
             d.trainedGeneration = int(e, "trained-gen").flatMap { LinkGeneration(rawValue: $0) }
@@ -216,7 +213,7 @@ public enum TopologyReader {
             if let cap = e["acs-cap"] {
                 let capability = ACSFlags(cap) ?? []
                 let control = e["acs-ctrl"].flatMap { ACSFlags($0) } ?? []
-                let egress = (e["acs-egress"] ?? "").split(separator: " ").compactMap { Int($0) }
+                let egress = (e["acs-egress"] ?? "").split(separator: " ").compactMap { Int($0) }.filter { $0 <= 255 }
                 d.acs = ACSState(capability: capability, control: control, egressVector: egress)
             } else if e["acs-ctrl"] != nil || e["acs-egress"] != nil {
                 bag.error(e.line, "'\(name)' sets acs-ctrl or acs-egress but has no acs-cap (no ACS capability)")
@@ -242,7 +239,7 @@ public enum TopologyReader {
                                         dma: DMAEngine(tagBits: tags, outstandingReads: int(e, "outstanding-reads"),
                                                        maxIssueRate: issueRate(e, "issue-rate")))
                 for p in e.children(named: "p2pmem") {
-                    info.p2pmem.append(P2PMemRegion(bar: int(p, "bar") ?? 0, size: size(p, "size") ?? 0,
+                    info.p2pmem.append(P2PMemRegion(bar: int(p, "bar", max: 5) ?? 0, size: size(p, "size") ?? 0,
                                                     offset: size(p, "offset") ?? 0, isPublished: bool(p, "published") ?? true))
                     p2pLines.append(p.line)
                 }
@@ -250,7 +247,7 @@ public enum TopologyReader {
                     info.sriov = SRIOV(totalVFs: int(s, "total-vfs") ?? 0, enabledVFs: int(s, "num-vfs") ?? 0,
                                        vfID: s["vf-id"].flatMap { PCIID($0) } ?? d.id,
                                        firstVFOffset: int(s, "offset") ?? 1, vfStride: int(s, "stride") ?? 1,
-                                       bars: s.children(named: "bar").map(bar))
+                                       bars: s.children(named: "bar").map { bar($0) })
                 }
                 d.endpoint = info
             }
@@ -272,26 +269,62 @@ public enum TopologyReader {
             }
         }
 
-        func bar(_ b: XMLElement) -> BAR {
-            BAR(index: int(b, "index") ?? 0, size: size(b, "size") ?? 0, is64Bit: (int(b, "bits") ?? 64) == 64,
-                isPrefetchable: bool(b, "prefetchable") ?? false, address: int(b, "address").map { UInt64($0) })
+        mutating func bar(_ b: XMLElement) -> BAR {
+            BAR(index: int(b, "index", max: 5) ?? 0, size: size(b, "size") ?? 0, is64Bit: (int(b, "bits") ?? 64) == 64,
+                isPrefetchable: bool(b, "prefetchable") ?? false, address: uint64(b, "address"))
         }
 
         func parameters(_ e: XMLElement) -> [Parameter] {
             e.children(named: "param").map { Parameter(name: $0["name"] ?? "", value: $0["value"] ?? "") }
         }
 
-        // Attribute conversions. The schema has already checked each form; a nil here means "absent".
-        func int(_ e: XMLElement, _ name: String) -> Int? {
-            e[name].flatMap { parseInteger($0) }.map { Int(truncatingIfNeeded: $0) }
+        // Attribute conversions. The schema has already checked each form and bounded most values; a value past
+        // what the model represents (issue #19) is `<attribute> <value> is out of range (max …)`, and nil.
+        mutating func int(_ e: XMLElement, _ name: String, max: Int = Int.max) -> Int? {
+            guard let text = e[name] else { return nil }
+            switch parseInteger(text, maximum: UInt64(max)) {
+            case .success(let v): return Int(v)
+            case .failure(let why):
+                bag.error(e.line, why.message(attribute: name, value: text, expected: "an integer"))
+                return nil
+            }
         }
-        func byte(_ e: XMLElement, _ name: String) -> UInt8? {
-            guard let v = int(e, name) else { return nil }
-            return UInt8(truncatingIfNeeded: v)
+        mutating func uint64(_ e: XMLElement, _ name: String) -> UInt64? {
+            guard let text = e[name] else { return nil }
+            guard let v = parseInteger(text) else { bag.error(e.line, "\(name) \(text) is out of range (max 0xffffffffffffffff)"); return nil }
+            return v
         }
-        func size(_ e: XMLElement, _ name: String) -> UInt64? { e[name].flatMap { ByteSize.parse($0) } }
-        func duration(_ e: XMLElement, _ name: String) -> Picoseconds? { e[name].flatMap { Duration.parse($0) } }
-        func rate(_ e: XMLElement, _ name: String) -> DataRate? { e[name].flatMap { DataRate.parse($0) } }
+        mutating func byte(_ e: XMLElement, _ name: String) -> UInt8? {
+            int(e, name, max: 0xff).map { UInt8($0) }
+        }
+        mutating func size(_ e: XMLElement, _ name: String) -> UInt64? {
+            guard let text = e[name] else { return nil }
+            switch ByteSize.parseChecked(text, maximum: .max) {
+            case .success(let v): return v
+            case .failure(let why):
+                bag.error(e.line, why.message(attribute: name, value: text, expected: "a size"))
+                return nil
+            }
+        }
+        mutating func duration(_ e: XMLElement, _ name: String) -> Picoseconds? {
+            guard let text = e[name] else { return nil }
+            switch Duration.parseChecked(text) {
+            case .success(let v): return v
+            case .failure(let why):
+                bag.error(e.line, why.message(attribute: name, value: text, expected: "a duration"))
+                return nil
+            }
+        }
+        /// Model rates (caps, link bandwidths) of at least 1 MB/s: slower, the time to move a large DMA passes what
+        /// Int64 picoseconds hold (issue #19).
+        mutating func rate(_ e: XMLElement, _ name: String) -> DataRate? {
+            guard let text = e[name] else { return nil }
+            guard let r = DataRate.parse(text), r.bytesPerSecond >= 1e6 else {
+                bag.error(e.line, "\(name) \(text) is out of range (min 1MB/s)")
+                return nil
+            }
+            return r
+        }
         func range(_ e: XMLElement, _ name: String) -> AddressRange? { e[name].flatMap { AddressRange($0) } }
         func bool(_ e: XMLElement, _ name: String) -> Bool? {
             e[name].map { $0 == "true" || $0 == "yes" }
