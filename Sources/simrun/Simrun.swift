@@ -31,7 +31,11 @@ struct Simrun: ParsableCommand {
             Foundation.exit(0)
         }
         var command: ParsableCommand
-        do { command = try parseAsRoot(arguments) } catch { fail(error, Self.self) }
+        do { command = try parseAsRoot(arguments) } catch {
+            // The subcommand the user named, for its usage line and its bad-input status.
+            let named = configuration.subcommands.first { $0.configuration.commandName == arguments.first }
+            fail(error, named ?? Self.self)
+        }
         do { try command.run() } catch { fail(error, type(of: command)) }
     }
 
