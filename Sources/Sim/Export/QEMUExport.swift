@@ -142,7 +142,11 @@ struct QEMUExportState {
         case .vtd:
             break
         }
-        if unit.mode != .off { device = "intel-iommu" }
+        // The unit is the hardware; the kernel line decides whether it boots (`KernelParameters.bootMode`). A unit
+        // the line turns on (or the file's mode leaves on) is there for the guest kernel to find.
+        let kernelLine = options.commandLine ?? topology.kernel.commandLine
+        let parameters = KernelParameters.parse(KernelConfiguration(commandLine: kernelLine, version: topology.kernel.version))
+        if parameters.bootMode(of: guest.iommus[u]) != .off { device = "intel-iommu" }
     }
 
     /// `qemu64` with the topology's CPU vendor and family, which Linux's p2pdma looks at (`cpu_supports_p2pdma`).
