@@ -63,7 +63,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let plan = try Plan.parse(bytes, file: file)
             _ = plan.coordinates(max(0, plan.gridSize - 1))
         case .conformance:
-            _ = try ConformanceCase.read(path: FuzzScratch.write(bytes, suffix: ".xml"))
+            _ = try ConformanceCase.read(path: FuzzScratch.write(bytes))
         case .suite:
             _ = try Suite.parse(bytes, file: file)
         case .lspci:
@@ -104,16 +104,17 @@ final class FuzzMachine: Sendable {
     }
 }
 
-/// A file per process for readers that only take paths.
+/// A file per process for readers that only take paths, named as the other targets name their input; removed at exit.
 enum FuzzScratch {
     static let directory: String = {
-        let dir = NSTemporaryDirectory() + "/simfuzz-\(getpid())"
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("simfuzz-\(getpid())")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: FuzzScratch.directory) }
         return dir
     }()
 
-    static func write(_ bytes: [UInt8], suffix: String) -> String {
-        let path = directory + "/input" + suffix
+    static func write(_ bytes: [UInt8]) -> String {
+        let path = (directory as NSString).appendingPathComponent(FuzzTarget.inputName)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
