@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the readers' fuzz targets (docs/FUZZING.md): simfuzz compiled with libFuzzer and AddressSanitizer and -D FUZZING
+# Builds the readers' fuzz targets (docs/SECURITY.md, Fuzzing): simfuzz compiled with libFuzzer and AddressSanitizer and -D FUZZING
 # (its libFuzzer entry points instead of the replaying main), a link fuzz-TARGET per target, and a dictionary per target.
 # The build has a folder of its own (FUZZ_BUILD, default .build-fuzz), apart from the normal .build. FUZZ_CONFIG=debug
 # builds in a third of the time of the default release build, for short runs (CI); campaigns want release.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the readers' fuzz targets built by scripts/fuzz/build.sh (docs/FUZZING.md).
+# Runs the readers' fuzz targets built by scripts/fuzz/build.sh (docs/SECURITY.md, Fuzzing).
 #
 #   scripts/fuzz/run.sh [SECONDS] [TARGET...]             each target once for SECONDS (default 20; what CI runs);
 #                                                         stops at the first finding and exits 1
