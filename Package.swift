@@ -39,8 +39,12 @@ let package = Package(
             dependencies: ["Sim", "Scenarios", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "simbench", dependencies: ["Sim", "Scenarios"]),
+        // The readers' fuzz targets (scripts/fuzz/build.sh builds simfuzz with libFuzzer; docs/SECURITY.md, Fuzzing).
+        .target(name: "Fuzzing", dependencies: ["Sim", "Scenarios"]),
+        .executableTarget(name: "simfuzz", dependencies: ["Fuzzing"]),
         .testTarget(name: "SimTests", dependencies: ["Sim"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Sim"]),
+        .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "simrunTests", dependencies: ["Sim", "simrun"], exclude: ["Golden"]),
     ]
 )

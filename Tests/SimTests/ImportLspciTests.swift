@@ -134,6 +134,20 @@ struct ImportLspciTests {
         #expect(g == generation && w == width)
     }
 
+    @Test("a Capabilities line whose offset tag is empty or blank is read, not a trap (a fuzz finding, docs/SECURITY.md)")
+    func emptyCapabilityTag() throws {
+        for tag in ["[]", "[ ]"] {
+            let text = """
+            00:1f.0 ISA bridge: Intel Corporation Device a30c (rev 10)
+            \tCapabilities: \(tag) Power Management version 3
+
+            """
+            let m = try LspciImporter.machine(text: text, file: "paste.txt")
+            #expect(m.functions.map(\.bdf.description) == ["0000:00:1f.0"])
+            _ = try TopologyAssembler.assemble(m)
+        }
+    }
+
     @Test("lspci regions")
     func lspciRegions() {
         let a = LspciParser.region(0, "Memory at de000000 (32-bit, non-prefetchable) [size=16M]", sizeRequired: true)

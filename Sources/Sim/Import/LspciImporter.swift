@@ -413,7 +413,9 @@ struct LspciParser {
                 }
                 if v.hasPrefix("[") , let close = v.firstIndex(of: "]") {
                     let tag = v[v.index(after: v.startIndex)..<close]
-                    if tag.contains(" v") || (Int(tag.split(separator: " ")[0], radix: 16) ?? 0) >= 0x100 { sawExtended = true }
+                    // The tag may be empty or blank in pasted text (`[ ]`): no offset then (a fuzz finding).
+                    let offset = tag.split(separator: " ").first.flatMap { Int($0, radix: 16) } ?? 0
+                    if tag.contains(" v") || offset >= 0x100 { sawExtended = true }
                     let name = v[v.index(after: close)...].trimmingSpaces
                     context = capabilityContext(name, into: &f, line: l.line)
                 } else {
