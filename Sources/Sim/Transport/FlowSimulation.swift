@@ -555,8 +555,9 @@ struct FlowSolver {
                 completionTime: completion, firstDelivery: blocked[f] ? nil : first, lastDelivery: blocked[f] ? nil : completion,
                 firstDeliveryBytes: 0, latency: LatencyHistogram(), atcLookups: 0, atcHits: 0, translationRequests: 0))
             let by = frozenBy[f]
-            bottleneck.append(by >= 0 ? resourceName(by) : (c.isRead && c.queueDepth != .max ? "queue depth \(c.queueDepth)" : "own rate"))
-            if by >= 0 { flows[f].limitedBy = resourceName(by) } else if c.isRead && c.queueDepth != .max { flows[f].limitedBy = "queue depth \(c.queueDepth)" }
+            let limit: String? = by >= 0 ? resourceName(by) : (c.isRead && c.queueDepth != .max ? "queue depth \(c.queueDepth)" : nil)
+            bottleneck.append(limit ?? "own rate")
+            flows[f].limitedBy = limit
         }
         let seconds = Double(max(end, 1)) * Self.picosecond
         let links = (0..<linkCount).map { d in
