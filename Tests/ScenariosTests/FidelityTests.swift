@@ -157,6 +157,11 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
                 seen.insert(key)
                 #expect(derived[key].map { abs($0 * 1000 - Double(latency)) < 1000 } == true, "\(key)")
             }
+            if let walk = row.vtdWalkLatency {
+                let key = "platform.\(row.id).vtdWalkLatency"
+                seen.insert(key)
+                #expect(derived[key].map { abs($0 * 1000 - Double(walk)) < 1 } == true, "\(key)")
+            }
             if let bw = row.socketP2PBandwidth {
                 let key = "platform.\(row.id).socketP2PBandwidth"
                 seen.insert(key)
@@ -164,6 +169,7 @@ private func parse(_ text: String) throws(DiagnosticError) -> FidelitySuite {
             }
         }
         #expect(derived["iommu.vtd.walkLatency"].map { abs($0 * 1000 - Double(IOMMUUnit.defaultWalkLatency(.vtd))) < 1 } == true)
+        #expect(derived["iommu.vtd.walksInFlight"] == Double(PlatformDefaults.derivedVTdWalksInFlight))
         for row in DeviceDefaults.table {
             for (name, value) in [("readIssueRate", row.readIssueRate), ("writeIssueRate", row.writeIssueRate)] {
                 guard let value else { continue }

@@ -78,8 +78,9 @@ extension MachineInput {
                                     value: "\(l.kind.rawValue) \(rates), latency \(Duration.format(l.latency))", kind: "socket-link"))
         }
         for u in t.iommus {
+            let walk = t.iommuWalk(u)
             let v = "\(u.kind.rawValue) mode \(u.mode.rawValue), IOTLB \(u.iotlbEntries) entries \(u.iotlbWays)-way, walk \(u.walkLevels) levels x "
-                + "\(Duration.format(u.walkLatencyPerLevel)), \(u.walksInFlight) walks in flight, pages \(u.pageSizes.map { ByteSize.format($0) }.joined(separator: ","))"
+                + "\(Duration.format(walk.latencyPerLevel)) (\(walk.origin)), \(walk.walkers) walks in flight, pages \(u.pageSizes.map { ByteSize.format($0) }.joined(separator: ","))"
             out.append(MachineInput(name: "IOMMU \(u.name)", scope: .iommu(u.name), value: v, kind: "iommu"))
         }
         for (r, rc) in t.rootComplexes.enumerated() {

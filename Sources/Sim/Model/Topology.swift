@@ -70,20 +70,26 @@ public struct IOMMUUnit: Hashable, Sendable {
     /// Supported page sizes in bytes (the driver's pgsize_bitmap).
     public var pageSizes: [UInt64]
     public var walkLevels: Int
-    /// Latency of one page-table level read during a walk (page-walk caches included: an effective figure).
-    public var walkLatencyPerLevel: Picoseconds
-    public var walksInFlight: Int
-    /// The walk latency per level a unit of `kind` gets when the file gives none. VT-d: 52.6 ns, what 4 walks in
-    /// flight over 4 levels need to reproduce the IOTLB-miss-bound reads pcie-bench measures on Broadwell-EP and
-    /// Haswell-EP (64 B random reads in a 64 MiB window, 4 KiB pages: 9.64 and 9.84 Gb/s; fidelity/derivation.tsv,
-    /// scripts/fidelity/derive.py). Shorter than a DRAM access per level because the page-walk caches hold the upper
-    /// levels. Others: 90 ns, an assumption (no public measurement).
+    /// Latency of one page-table level read during a walk (page-walk caches included: an effective figure); nil:
+    /// the platform's default, else the kind's (`Topology.iommuWalk`).
+    public var walkLatencyPerLevel: Picoseconds?
+    /// Translations the unit walks at once; nil: the kind's default (`IOMMUUnit.defaultWalksInFlight`).
+    public var walksInFlight: Int?
+    /// The walk latency per level a unit of `kind` gets when neither the file nor its CPU platform gives one. VT-d:
+    /// 52.6 ns, what 4 walks in flight over 4 levels need to reproduce the IOTLB-miss-bound reads pcie-bench measures
+    /// on Broadwell-EP and Haswell-EP (64 B random reads in a 64 MiB window, 4 KiB pages: 9.64 and 9.84 Gb/s;
+    /// scripts/fidelity/derive.py): the same walk throughput as those platforms' own rows (27 walks of 1.2 us), with
+    /// the short walk of a stream whose page-walk caches hit (the model has no page-walk cache). Others: 90 ns, an
+    /// assumption (no public measurement).
     public static func defaultWalkLatency(_ kind: IOMMUKind) -> Picoseconds {
         kind == .vtd ? PlatformDefaults.derivedVTdWalkLatency : 90_000
     }
+    /// Walks in flight a unit gets when neither the file nor its CPU platform gives a number: 4 (with the kind's
+    /// walk latency above).
+    public static let defaultWalksInFlight = 4
     public init(name: String, kind: IOMMUKind, mode: IOMMUMode, iotlbEntries: Int = 64, iotlbWays: Int = 4,
                 pageSizes: [UInt64] = [4096, 2 << 20, 1 << 30], walkLevels: Int = 4,
-                walkLatencyPerLevel: Picoseconds? = nil, walksInFlight: Int = 4) {
+                walkLatencyPerLevel: Picoseconds? = nil, walksInFlight: Int? = nil) {
         self.name = name
         self.kind = kind
         self.mode = mode
@@ -91,7 +97,7 @@ public struct IOMMUUnit: Hashable, Sendable {
         self.iotlbWays = iotlbWays
         self.pageSizes = pageSizes
         self.walkLevels = walkLevels
-        self.walkLatencyPerLevel = walkLatencyPerLevel ?? Self.defaultWalkLatency(kind)
+        self.walkLatencyPerLevel = walkLatencyPerLevel
         self.walksInFlight = walksInFlight
     }
 }

@@ -23,6 +23,10 @@ public struct PlatformDefault: Sendable, Hashable {
     /// Host memory read latency at the root complex (`rc.memoryLatency`): from a read request's arrival to its
     /// completions leaving; nil: 500 ns.
     public var memoryLatency: Picoseconds? = nil
+    /// VT-d page-walk latency per level of the platform's IOMMU units (`walk-latency`) under random access (the
+    /// upper levels in the page-walk caches, the leaf from memory), with `PlatformDefaults.derivedVTdWalksInFlight`
+    /// walks in flight; nil: the VT-d default (IOMMUUnit.defaultWalkLatency, 4 walks in flight).
+    public var vtdWalkLatency: Picoseconds? = nil
     /// Where each value comes from: the derivation rows' ids and the sources.
     public var source: String
 
@@ -38,28 +42,35 @@ public enum PlatformDefaults {
     /// 2 × share × its one-way rate in both directions together, as scripts/fidelity/derive.py computes it: the median
     /// over the machines that publish both a one-way and a bidirectional P2P figure through the same bottleneck.
     public static let derivedDuplexShare = 0.885
-    /// VT-d page-walk latency per level (`walk-latency`), as scripts/fidelity/derive.py computes it.
+    /// VT-d page-walk latency per level (`walk-latency`) on a platform without a row that gives one, as
+    /// scripts/fidelity/derive.py computes it (`iommu.vtd.walkLatency`; IOMMUUnit.defaultWalkLatency).
     public static let derivedVTdWalkLatency: Picoseconds = 52_600
+    /// Translations a VT-d unit walks at once (`walks-in-flight`) on the platforms whose rows give a walk time, as
+    /// scripts/fidelity/derive.py computes it (`iommu.vtd.walksInFlight`): pcie-bench's 64 B writes that always miss
+    /// the IOTLB run at walks in flight / walk time, with each platform's walk time from its reads (Broadwell-EP
+    /// 27.5, Haswell-EP 25.9: the median, rounded). Ivy Bridge-EP and Sandy Bridge-EP writes check it (26.2 and
+    /// 27.7 implied).
+    public static let derivedVTdWalksInFlight = 27
 
     /// The rows. Each value is what scripts/fidelity/derive.py computes from the fidelity/derivation.tsv rows named in
     /// `source` (fidelity/derived-defaults.tsv holds the same numbers; a test checks).
     public static let table: [PlatformDefault] = [
         PlatformDefault(
             id: "sandy-bridge-ep", name: "Intel Xeon E5 v1 (Sandy Bridge-EP)", vendor: .intel, family: 6, models: [0x2d...0x2d],
-            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000,
-            source: "memoryLatency: pb-snb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630, 560 ns, less the links)"),
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000, vtdWalkLatency: 373_600,
+            source: "memoryLatency: pb-snb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630, 560 ns, less the links); vtdWalkLatency: pb-snb-t620-iommu.rd-64-window-64M (8.474 Gb/s = 16.55 M/s: 2054 ns a read less 560 ns = 1494 ns over 4 levels)"),
         PlatformDefault(
             id: "ivy-bridge-ep", name: "Intel Xeon E5 v2 (Ivy Bridge-EP)", vendor: .intel, family: 6, models: [0x3e...0x3e],
-            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000,
-            source: "memoryLatency: pb-ivb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2620 v2, 560 ns, less the links)"),
+            rootComplexP2PRateCap: nil, socketP2PBandwidth: nil, memoryLatency: 546_000, vtdWalkLatency: 338_200,
+            source: "memoryLatency: pb-ivb-t620.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2620 v2, 560 ns, less the links); vtdWalkLatency: pb-ivb-t620-iommu.rd-64-window-64M (9.101 Gb/s = 17.78 M/s: 1913 ns a read less 560 ns = 1353 ns over 4 levels)"),
         PlatformDefault(
             id: "haswell-ep", name: "Intel Xeon E5 v3 (Haswell-EP)", vendor: .intel, family: 6, models: [0x3f...0x3f],
-            rootComplexP2PRateCap: DataRate(bytesPerSecond: 8.173e9), socketP2PBandwidth: nil, memoryLatency: 586_000,
-            source: "rcP2PRateCap: haswell-mi25.p2p-uni (2x MI25 through a Haswell root complex, 8.17 GB/s, ROCm/ROCmValidationSuite#427); memoryLatency: pb-hsw-x10srg.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2637 v3, 600 ns, less the links)"),
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 8.173e9), socketP2PBandwidth: nil, memoryLatency: 586_000, vtdWalkLatency: 292_300,
+            source: "rcP2PRateCap: haswell-mi25.p2p-uni (2x MI25 through a Haswell root complex, 8.17 GB/s, ROCm/ROCmValidationSuite#427); memoryLatency: pb-hsw-x10srg.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2637 v3, 600 ns, less the links); vtdWalkLatency: pb-hsw-x10srg-iommu.rd-64-window-64M (64 B reads that always miss the IOTLB, 9.840 Gb/s = 19.22 M/s: 34 reads in flight / 19.22 M/s = 1769 ns a read, less the 600 ns read without a walk = 1169 ns over 4 levels)"),
         PlatformDefault(
             id: "broadwell-ep", name: "Intel Xeon E5 v4 / Core i7 Broadwell-E", vendor: .intel, family: 6, models: [0x4f...0x4f],
-            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil, memoryLatency: 532_000,
-            source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564); memoryLatency: pb-bdw-t430.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630 v4, 546 ns, less the links)"),
+            rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.1e9), socketP2PBandwidth: nil, memoryLatency: 532_000, vtdWalkLatency: 315_200,
+            source: "rcP2PRateCap: bdw-nvme-p40.nvme3-to-gpu (3x P4600 -> P40 through an E5-2650 v4 root complex saturating at 7.1 GB/s, NVIDIA developer forum t/55564); memoryLatency: pb-bdw-t430.lat-rd-64 (pcie-bench LAT_RD 64 B on an E5-2630 v4, 546 ns, less the links); vtdWalkLatency: pb-bdw-t430-iommu.rd-64-window-64M (9.635 Gb/s = 18.82 M/s: 1807 ns a read less 546 ns = 1261 ns over 4 levels)"),
         PlatformDefault(
             id: "naples", name: "AMD EPYC 7001 (Naples)", vendor: .amd, family: 0x17, models: [0x00...0x0f],
             rootComplexP2PRateCap: DataRate(bytesPerSecond: 7.056e9), socketP2PBandwidth: nil,
@@ -154,5 +165,22 @@ extension Topology {
                 .sharing(link.duplexShare ?? PlatformDefaults.derivedDuplexShare)
         }
         return nil
+    }
+}
+
+extension Topology {
+    /// The page walk of IOMMU unit `u`: latency per level and walks in flight from the file, else the CPU platform
+    /// of a socket whose root complex the unit serves (its row's walk time, 27 walks in flight), else the kind's
+    /// default (4 walks in flight). A `walks-in-flight` attribute wins in every case.
+    public func iommuWalk(_ u: IOMMUUnit) -> (latencyPerLevel: Picoseconds, walkers: Int, origin: String) {
+        if let v = u.walkLatencyPerLevel { return (v, u.walksInFlight ?? IOMMUUnit.defaultWalksInFlight, "walk-latency attribute") }
+        if u.kind == .vtd {
+            for rc in rootComplexes where rc.iommu == u.name {
+                if let row = PlatformDefaults.row(for: socket(rc.socket)), let v = row.vtdWalkLatency {
+                    return (v, u.walksInFlight ?? PlatformDefaults.derivedVTdWalksInFlight, "default for \(row.name)")
+                }
+            }
+        }
+        return (IOMMUUnit.defaultWalkLatency(u.kind), u.walksInFlight ?? IOMMUUnit.defaultWalksInFlight, "model default")
     }
 }

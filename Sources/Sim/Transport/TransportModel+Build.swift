@@ -312,13 +312,14 @@ extension TransportModel {
             iommuSets.append(sets)
             iommuWays.append(ways)
             iommuWalkLevels.append(unit.walkLevels)
-            iommuWalkLatency.append(unit.walkLatencyPerLevel)
+            let walk = t.iommuWalk(unit)
+            iommuWalkLatency.append(walk.latencyPerLevel)
             iotlbBase.append(iotlbKeys.count)
             iotlbKeys += [UInt64](repeating: .max, count: sets * ways)
             iotlbStamps += [Int64](repeating: 0, count: sets * ways)
             iommuWalkerBase.append(walkerUnit.count)
-            iommuWalkerCount.append(max(1, unit.walksInFlight))
-            for _ in 0..<max(1, unit.walksInFlight) {
+            iommuWalkerCount.append(max(1, walk.walkers))
+            for _ in 0..<max(1, walk.walkers) {
                 walkerUnit.append(u)
                 walkerKey.append(.max)
                 walkerAddress.append(0)

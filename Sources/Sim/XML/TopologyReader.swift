@@ -133,7 +133,7 @@ public enum TopologyReader {
                 mode: IOMMUMode(rawValue: e["mode"] ?? "dma") ?? .dma,
                 iotlbEntries: int(e, "iotlb-entries") ?? 64, iotlbWays: int(e, "iotlb-ways") ?? 4, pageSizes: sizes,
                 walkLevels: int(e, "walk-levels") ?? 4, walkLatencyPerLevel: duration(e, "walk-latency"),
-                walksInFlight: int(e, "walks-in-flight") ?? 4)
+                walksInFlight: int(e, "walks-in-flight"))
         }
 
         mutating func rootComplex(_ e: XMLElement) {

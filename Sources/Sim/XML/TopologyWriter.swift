@@ -38,8 +38,8 @@ public enum TopologyWriter {
                 ("iotlb-ways", u.iotlbWays == defaults.iotlbWays ? nil : String(u.iotlbWays)),
                 ("page-sizes", u.pageSizes == defaults.pageSizes ? nil : u.pageSizes.map(ByteSize.format).joined(separator: " ")),
                 ("walk-levels", u.walkLevels == defaults.walkLevels ? nil : String(u.walkLevels)),
-                ("walk-latency", u.walkLatencyPerLevel == IOMMUUnit.defaultWalkLatency(u.kind) ? nil : Duration.format(u.walkLatencyPerLevel)),
-                ("walks-in-flight", u.walksInFlight == defaults.walksInFlight ? nil : String(u.walksInFlight)),
+                ("walk-latency", u.walkLatencyPerLevel.map(Duration.format)),
+                ("walks-in-flight", u.walksInFlight.map(String.init)),
             ])
         }
         let (children, rootBus) = t.childrenIndex()
