@@ -34,8 +34,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Report folder (default: reports/runs/TOPOLOGY-SCENARIO).") var out: String?
     @Flag(help: "Print the summary only; write no report folder.") var noReport = false
     @Option(help: "Terminal output: text (the summary) or json (report.json).") var format: OutputFormat = .text
-    @Option(help: "tlp (TLP by TLP), flow (steady-state max-min rates: no latency figures) or auto (flow where the flow model claims its answer, else tlp).")
-    var mode: SimulationMode = .tlp
+    @Option(help: "auto (flow where the flow model claims its answer: rates in milliseconds, no latency percentiles; else tlp), tlp (TLP by TLP everywhere: latencies too) or flow (steady-state max-min rates only).")
+    var mode: SimulationMode = .auto
     @OptionGroup(title: "Work limits") var workLimits: WorkLimitOptions
 
     func run() throws {
@@ -80,6 +80,8 @@ struct RunCommand: ParsableCommand {
         let progress = ProgressBar(total: workload.phases.count)
         var observed = runner
         observed.eventProgress = { progress.events($0) }
+        let notice = LongRunNotice(mode: mode)
+        observed.tlpNotice = { notice.phase($0, reasons: $1, tlps: $2) }
         let ran = Result { () throws(ScenarioError) -> WorkloadResult in
             try observed.run(workload, progress: { done, total in progress.update(done, total) })
         }
@@ -116,11 +118,13 @@ final class ProgressBar: @unchecked Sendable {
     let isTerminal = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
     var shown = false
     var lastLine = Date.distantPast
+    var lastDone = 0
     let lock = NSLock()
     init(total: Int) { self.total = total }
 
     func update(_ done: Int, _ total: Int, unit: String = "phases") {
         lock.lock(); defer { lock.unlock() }
+        lastDone = done
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         let eta = done == 0 ? 0 : elapsed / Double(done) * Double(total - done)
@@ -139,11 +143,18 @@ final class ProgressBar: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(unit), \(Int(eta.rounded())) s left ".utf8))
     }
 
-    /// Events handled by a phase still running: a line (not on a terminal) at most every 10 seconds.
+    /// Events handled by a phase still running: on a terminal after the bar, else a line at most every 10 seconds.
     func events(_ handled: Int) {
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        guard !isTerminal, now.timeIntervalSince(start) > 2, now.timeIntervalSince(lastLine) >= 10 else { return }
+        if isTerminal {
+            guard now.timeIntervalSince(start) > 1, now.timeIntervalSince(lastLine) >= 0.5 else { return }
+            shown = true
+            lastLine = now
+            FileHandle.standardError.write(Data("\r\u{1b}[K[\(lastDone)/\(total) phases] a phase has handled \(String(format: "%.1f", Double(handled) / 1e6)) M events, \(Int(now.timeIntervalSince(start).rounded())) s ".utf8))
+            return
+        }
+        guard now.timeIntervalSince(start) > 2, now.timeIntervalSince(lastLine) >= 10 else { return }
         shown = true
         lastLine = now
         FileHandle.standardError.write(Data("progress: a phase has handled \(handled) events, \(Int(now.timeIntervalSince(start).rounded())) s\n".utf8))
@@ -153,6 +164,34 @@ final class ProgressBar: @unchecked Sendable {
         guard isTerminal else { return }
         lock.lock(); defer { lock.unlock() }
         if shown { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+    }
+}
+
+/// A hint on standard error before a phase that will take a while TLP by TLP (about 2 million TLPs or more: seconds
+/// in a release build, far more in a debug one): why the flow model did not answer it and what answers sooner.
+/// At most three phases are named; then one line says how many more.
+final class LongRunNotice: @unchecked Sendable {
+    static let threshold = 2_000_000
+    let mode: SimulationMode
+    let lock = NSLock()
+    var named = 0
+    var more = 0
+    init(mode: SimulationMode) { self.mode = mode }
+
+    func phase(_ name: String, reasons: [String], tlps: Int) {
+        guard tlps >= Self.threshold else { return }
+        lock.lock(); defer { lock.unlock() }
+        named += 1
+        guard named <= 3 else {
+            more += 1
+            if more == 1 { printError("note: more phases run TLP by TLP") }
+            return
+        }
+        let size = String(format: "%.1f", Double(tlps) / 1e6)
+        let why = mode == .tlp
+            ? "--mode tlp; --mode auto uses the flow model where it claims a phase, without latency percentiles"
+            : "the flow model does not claim it: \(reasons.isEmpty ? "no reason given" : reasons.joined(separator: ", "))"
+        printError("note: phase '\(name)' runs TLP by TLP, about \(size) M TLPs (\(why)); a smaller --size gives the same steady-state rates sooner")
     }
 }
 

@@ -81,6 +81,8 @@ extension RunReport {
         let audited: (rows: [AuditRow], machineFix: String?) = result.workload.auditAllPairs ? Self.audit(runner) : ([], nil)
         audit = audited.rows
         machineFix = audited.machineFix
+        flowModelPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy == .flow }.count
+        tlpPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy != .flow }.count
         tables = result.tables + Self.tables(result.workload.scenario, flows)
         tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings)
     }

@@ -43,6 +43,11 @@ extension RunReport {
             }
             s += textTable(Table(title: "", columns: ["flow", "op", "GB/s", "p50", "p99", "map type", "status", "limited by"], rows: Array(rows)))
             if flows.count > maxFlows { s += "  ... \(flows.count - maxFlows) more in report.md\n" }
+            if flowModelPhases > 0 {
+                let all = flowModelPhases + tlpPhases
+                s += "  \(flowModelPhases == all ? "every phase" : "\(flowModelPhases) of \(all) phases"): steady-state rates from the flow model, "
+                    + "no latency percentiles (--mode tlp simulates TLP by TLP)\n"
+            }
         }
         let busy = links.filter { $0.utilization > 0.0005 }.prefix(maxLinks)
         if !busy.isEmpty {

@@ -147,6 +147,9 @@ public struct RunReport: Sendable {
     }
 
     public var topologyName: String
+    /// Phases with traffic the flow model answered (rates, no latency percentiles) and phases simulated TLP by TLP.
+    public var flowModelPhases = 0
+    public var tlpPhases = 0
     public var topologyFile: String
     public var scenario: String
     public var options: [(String, String)]

@@ -73,6 +73,10 @@ public struct WorkloadRunner: @unchecked Sendable {
     public var limits = WorkLimits()
     /// Called every few million events of a TLP-level phase with the events it has handled (progress of long runs).
     public var eventProgress: (@Sendable (Int) -> Void)?
+    /// Called before a phase is simulated TLP by TLP with the phase's name, why the flow model did not answer it
+    /// (empty under `--mode tlp`) and about how many TLPs its flows carry (256 B of payload each, a request per 512 B read),
+    /// so a long run can say so before it starts.
+    public var tlpNotice: (@Sendable (_ phase: String, _ reasons: [String], _ tlps: Int) -> Void)?
     /// The machine after boot with its providers registered; each phase starts from a copy.
     public let booted: SimulatedBackend
 
@@ -223,6 +227,7 @@ public struct WorkloadRunner: @unchecked Sendable {
                                                     requester: flow.requester, address: address, addressType: at), translator: translator)
             }
             do {
+                var declined: [String] = []
                 if mode != .tlp {
                     let answer = try FlowSimulation(base, flows: flows, translator: translator).run()
                     if mode == .flow || answer.isCovered {
@@ -230,9 +235,14 @@ public struct WorkloadRunner: @unchecked Sendable {
                         simulatedBy = .flow
                         flowLimits = answer.limits
                         flowBottlenecks = answer.bottleneck
+                    } else {
+                        var seen = Set<String>()
+                        declined = answer.limits.flatMap { $0 }.map(\.rawValue).filter { seen.insert($0).inserted }
                     }
                 }
                 if transport == nil {
+                    let tlps = flows.reduce(0) { $0 &+ $1.bytes / 256 &+ ($1.operation == .read ? $1.bytes / 512 : 0) }
+                    tlpNotice?(phase.name, declined, tlps)
                     var sim = try TransportSimulation(base, flows: flows, translator: translator, seed: seed)
                     transport = try sim.run(within: limits, progress: eventProgress)
                 }
