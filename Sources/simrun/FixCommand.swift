@@ -22,13 +22,19 @@ struct FixCommand: ParsableCommand {
     @Option(parsing: .singleValue, help: "A device whose IOMMU group must not merge with others (comma-separated or repeated).")
     var isolate: [String] = []
     @Option(help: "Kernel command line (replaces the topology's <kernel cmdline>).") var cmdline: String?
+    @Option(help: ArgumentHelp("Kernel version whose rules to boot with: \(KernelVersion.knownList), or a uname -r string.", valueName: "version"),
+            transform: parseKernelVersion)
+    var kernel: KernelVersion?
     @Option(help: "Bytes each pair writes for the before/after throughput (e.g. 64MiB).") var size: String = "64MiB"
     @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
         let loaded = try loadTopology(topology)
         var options = SemanticsOptions()
-        if let cmdline { options.kernel = KernelConfiguration(commandLine: cmdline, version: loaded.topology.kernel.version) }
+        if cmdline != nil || kernel != nil {
+            options.kernel = KernelConfiguration(commandLine: cmdline ?? loaded.topology.kernel.commandLine,
+                                                 version: kernel ?? loaded.topology.kernel.version)
+        }
         let e = loaded.enumeration
         var problems: [String] = []
         func lookup(_ name: String, _ flag: String) -> Int? {

@@ -107,7 +107,7 @@ struct OracleCompare: ParsableCommand {
         let guest = try readGuest(guestOutput)
         var version: KernelVersion?
         if let kernelVersion {
-            guard let v = KernelVersion(rawValue: kernelVersion) else { throw ValidationError("--kernel-version must be mainline or 6.1") }
+            guard let v = KernelVersion(parsing: kernelVersion) else { throw ValidationError("--kernel-version: \(KernelVersionError(text: kernelVersion))") }
             version = v
         }
         let options = OracleComparisonOptions(groups: groups, p2pmem: p2pmem, kernelLog: !noLog, commandLine: cmdline, kernelVersion: version)

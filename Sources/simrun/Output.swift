@@ -78,12 +78,16 @@ struct WorkLimitOptions: ParsableArguments {
 struct KernelLineOptions: ParsableArguments {
     @Option(help: "Kernel command line (replaces the topology's <kernel cmdline>).") var cmdline: String?
     @Option(help: "Options appended to the topology's kernel command line (or to --cmdline's).") var appendCmdline: String?
+    @Option(help: ArgumentHelp("Kernel version whose rules to boot with (replaces the topology's <kernel version>): \(KernelVersion.knownList), or a uname -r string.", valueName: "version"),
+            transform: parseKernelVersion)
+    var kernel: KernelVersion?
 
     /// The kernel to boot with; nil keeps the topology's `<kernel>`.
     func kernel(_ loaded: LoadedTopology) -> KernelConfiguration? {
-        guard cmdline != nil || appendCmdline != nil else { return nil }
+        guard cmdline != nil || appendCmdline != nil || kernel != nil else { return nil }
         var k = cmdline.map { KernelConfiguration(commandLine: $0, version: loaded.topology.kernel.version) } ?? loaded.topology.kernel
         if let appendCmdline { k = k.appending(appendCmdline) }
+        if let kernel { k.version = kernel }
         return k
     }
 
@@ -98,6 +102,15 @@ struct KernelLineOptions: ParsableArguments {
         let semantics = Semantics(loaded, options: semantics(loaded))
         reportBootWarnings(semantics, file: file)
         return semantics
+    }
+}
+
+/// `--kernel VERSION`: a release the version table knows (`5.15`, `6.12.57+deb13-amd64`) or `mainline`; anything
+/// else is bad input naming the known versions.
+@Sendable func parseKernelVersion(_ text: String) throws -> KernelVersion {
+    switch KernelVersion.parse(text) {
+    case .success(let v): return v
+    case .failure(let why): throw ValidationError(why.description)
     }
 }
 

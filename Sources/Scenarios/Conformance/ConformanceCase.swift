@@ -53,7 +53,14 @@ public struct ConformanceCase: Sendable {
             switch e.name {
             case "description": c.description = String(e.text.trimmingSpaces)
             case "kernel":
-                c.kernel = KernelConfiguration(commandLine: e["cmdline"] ?? "", version: KernelVersion(rawValue: e["version"] ?? "mainline") ?? .mainline)
+                var version = KernelVersion.mainline
+                if let text = e["version"] {
+                    switch KernelVersion.parse(text) {
+                    case .success(let v): version = v
+                    case .failure(let why): bag.error(e.line, "version: \(why)")
+                    }
+                }
+                c.kernel = KernelConfiguration(commandLine: e["cmdline"] ?? "", version: version)
             case "p2p":
                 guard let type = P2PMapType(e["map-type"] ?? "") else { bag.error(e.line, "unknown map type"); continue }
                 c.expectations.append((e.line, .p2p(provider: e["provider"] ?? "", client: e["client"] ?? "", mapType: type,

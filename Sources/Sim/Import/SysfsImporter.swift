@@ -93,11 +93,10 @@ public enum SysfsImporter {
         let kept = (commandLine ?? "").split(separator: " ").filter { token in prefixes.contains { token.hasPrefix($0) } }
         var k = KernelConfiguration(commandLine: kept.joined(separator: " "))
         if let r = release {
-            let parts = r.split(separator: ".")
-            if parts.count >= 2, parts[0] == "6", parts[1] == "1" {
-                k.version = .linux61
+            if let v = KernelVersion(parsing: r) {
+                k.version = v
             } else {
-                assumptions.append("kernel \(r): modeled with the mainline rules (PCIeSim models 6.1 and mainline 6.15+)")
+                assumptions.append("kernel \(r): modeled with the mainline rules (PCIeSim knows \(KernelVersion.knownList))")
             }
         }
         return k

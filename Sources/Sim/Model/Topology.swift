@@ -166,12 +166,88 @@ public struct RootComplex: Hashable, Sendable {
     }
 }
 
-/// Which kernel's rules to follow where Linux versions differ (see the reference, §3).
-public enum KernelVersion: String, Sendable, Hashable, CaseIterable {
-    /// Newest mainline (v6.15+ fw_ctrl-based `disable_acs_redir`/`config_acs`).
-    case mainline
+/// Which kernel's rules to follow where Linux versions differ. Each release the simulator knows is a case,
+/// ordered by release; what changed between them is data (`KernelRules`, Semantics/KernelRules.swift), and the
+/// semantics asks that table ("does this version have rule R") instead of comparing versions.
+///
+/// `mainline` is the PCI maintainer tree the reference was written from (`cd2698d7`, 2026): newer than every
+/// numbered release here, so it has every rule that was introduced up to then.
+public enum KernelVersion: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    case linux54 = "5.4"
+    /// 5.9: `pci_enable_acs` returned before the device-specific enable for ports without an ACS capability.
+    case linux59 = "5.9"
+    case linux510 = "5.10"
+    case linux515 = "5.15"
     /// Linux 6.1 (Debian 12): `disable_acs_redir` clears RR/CR/EC from the kernel-enabled control; no `config_acs`.
     case linux61 = "6.1"
+    case linux66 = "6.6"
+    case linux68 = "6.8"
+    /// 6.11: `pci=config_acs=` ("PCI: Extend ACS configurability").
+    case linux611 = "6.11"
+    /// 6.12 (Debian 13).
+    case linux612 = "6.12"
+    /// 6.15: `disable_acs_redir`/`config_acs` start from the firmware control ("PCI: Fix 'pci=config_acs=' parameter").
+    case linux615 = "6.15"
+    case linux618 = "6.18"
+    /// Newest mainline: the PCI tree snapshot `cd2698d7` of the reference (after 6.18).
+    case mainline
+
+    /// `(major, minor)` of the release; mainline sorts after every numbered release.
+    public var release: (major: Int, minor: Int) {
+        guard self != .mainline else { return (Int.max, Int.max) }
+        let parts = rawValue.split(separator: ".").compactMap { Int($0) }
+        return (parts[0], parts[1])
+    }
+
+    public static func < (a: KernelVersion, b: KernelVersion) -> Bool { a.release < b.release }
+
+    public var description: String { rawValue }
+
+    /// The known versions as a user types them, for error messages: `5.4, 5.9, ..., 6.18, mainline`.
+    public static var knownList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// A version as a user or `uname -r` writes it: `6.12`, `v6.12`, `6.12.57+deb13-amd64`, `6.1.0-56-amd64`,
+    /// `5.15.0-91-generic` (the first two numbers decide), or `mainline`. nil for a release the table does not
+    /// know.
+    public init?(parsing text: String) {
+        var t = Substring(text)
+        while t.first == " " { t = t.dropFirst() }
+        while t.last == " " { t = t.dropLast() }
+        if t == "mainline" { self = .mainline; return }
+        if t.hasPrefix("v") || t.hasPrefix("V") { t = t.dropFirst() }
+        var numbers: [Int] = []
+        var current = ""
+        for c in t {
+            if c.isASCII, c.isNumber {
+                current.append(c)
+            } else {
+                guard !current.isEmpty else { return nil }
+                numbers.append(Int(current) ?? -1)
+                current = ""
+                if c != "." || numbers.count == 2 { break }
+            }
+        }
+        if !current.isEmpty, numbers.count < 2 { numbers.append(Int(current) ?? -1) }
+        guard numbers.count >= 2,
+              let v = KernelVersion.allCases.first(where: { $0 != .mainline && $0.release == (numbers[0], numbers[1]) })
+        else { return nil }
+        self = v
+    }
+
+    /// `parsing`, or a message naming the known versions.
+    public static func parse(_ text: String) -> Result<KernelVersion, KernelVersionError> {
+        if let v = KernelVersion(parsing: text) { return .success(v) }
+        return .failure(KernelVersionError(text: text))
+    }
+}
+
+/// A kernel version the simulator does not know.
+public struct KernelVersionError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var text: String
+    public init(text: String) { self.text = text }
+    public var description: String {
+        "unknown kernel version '\(text)'; known: \(KernelVersion.knownList) (a uname string such as 6.12.57+deb13-amd64 names its release)"
+    }
 }
 
 /// The kernel command line the machine boots with.

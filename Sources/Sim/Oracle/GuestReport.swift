@@ -81,8 +81,9 @@ public struct GuestReport: Sendable, Hashable {
     /// The device at a BDF.
     public func device(at bdf: BDF) -> Device? { devices.first { $0.bdf == bdf } }
 
-    /// Which of the simulator's kernel rule sets this kernel follows: Linux 6.1 for a `6.1.*` release.
-    public var kernelVersion: KernelVersion { release.hasPrefix("6.1.") || release == "6.1" ? .linux61 : .mainline }
+    /// Which of the simulator's kernel versions this kernel is: its release (`6.1.0-56-amd64` is 6.1,
+    /// `6.12.9` is 6.12); mainline for a release the version table does not know.
+    public var kernelVersion: KernelVersion { KernelVersion(parsing: release) ?? .mainline }
 
     /// The x86 vendor as the simulator names it.
     public var cpuVendorKind: CPUVendor {

@@ -265,7 +265,7 @@ public struct OracleComparison: Sendable {
 
     /// Both sides of every device, then the mismatches.
     public var text: String {
-        var out = "kernel \(release) (\(kernel.version == .linux61 ? "Linux 6.1" : "mainline") rules), command line: \(kernel.commandLine.isEmpty ? "(empty)" : kernel.commandLine)\n"
+        var out = "kernel \(release) (\(kernel.version == .mainline ? "mainline" : "Linux \(kernel.version)") rules), command line: \(kernel.commandLine.isEmpty ? "(empty)" : kernel.commandLine)\n"
         var table: [[String]] = [["BDF", "name", "id sim/kernel", "group sim/kernel", "ACS ctrl sim/kernel", ""]]
         let bad = Set(mismatches.compactMap(\.bdf))
         for row in rows {

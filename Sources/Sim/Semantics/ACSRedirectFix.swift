@@ -206,8 +206,8 @@ public struct ACSRedirectFix: Sendable {
                 candidates.append(Candidate(kind: .disableACSRedirect, change: bdfLine, commandLine: bfull, failures: failures(bs),
                                             groupsMerged: merged(bs)))
             }
-            // config_acs (mainline): the same bits (EC, CR, RR written 0, the rest as firmware left them).
-            if kernel.version == .mainline {
+            // config_acs (6.11 and later): the same bits (EC, CR, RR written 0, the rest as firmware left them).
+            if kernel.version.has(.configACS) {
                 let cfg = "pci=config_acs=" + entries.flatMap { $0 }.map { "0x00xx@" + $0 }.joined(separator: ";")
                 let (cs, cfull) = boot(cfg)
                 candidates.append(Candidate(kind: .configACS, change: cfg, commandLine: cfull, failures: failures(cs),

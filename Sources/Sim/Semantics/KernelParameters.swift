@@ -95,7 +95,7 @@ public struct KernelParameters: Hashable, Sendable {
         for option in value.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
             if option.hasPrefix("disable_acs_redir=") {
                 disableACSRedirect = String(option.dropFirst("disable_acs_redir=".count))
-            } else if option.hasPrefix("config_acs="), version == .mainline {
+            } else if option.hasPrefix("config_acs="), version.has(.configACS) {
                 configACS = String(option.dropFirst("config_acs=".count))
             } else if option == "noats" {
                 log.append(KernelLogEntry(.info, "PCIe: ATS is disabled"))

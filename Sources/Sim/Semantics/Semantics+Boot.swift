@@ -93,13 +93,11 @@ extension Semantics {
                 if acsRequested, ACSQuirkIDs.isIntelPCHRootPort(nodes, n) { acsQuirkEnabled[n] = true }
                 return
             }
-            switch kernel.version {
-            case .mainline: enableACSMainline(n)
-            case .linux61: enableACS61(n)
-            }
+            if kernel.version.has(.configACS) { enableACSMainline(n) } else { enableACS61(n) }
         }
 
-        /// Mainline (v6.15+, "PCI: Fix 'pci=config_acs=' parameter"):
+        /// 6.11 and later (`configACS`); the formula of step 4 is mainline's (v6.15+ and 6.12.23+,
+        /// `acsConfigFromFirmwareControl`; 6.11's is in `configACS(_:_:mask:flags:ctrl:fw:)`):
         /// 1. with `pci_acs_enable`, the device-specific enable quirks run first; when none handles the device,
         ///    `pci_std_enable_acs` will run;
         /// 2. without an ACS capability nothing more happens;
@@ -118,7 +116,7 @@ extension Semantics {
             let fw = ctrl
             if enable {
                 ctrl |= cap & ACSIsolation.svRRCRUF
-                if parameters.atsDisabled { ctrl |= cap & ACSIsolation.tb }
+                if parameters.atsDisabled, kernel.version.has(.noATSTranslationBlocking) { ctrl |= cap & ACSIsolation.tb }
             }
             let redirectMask = ACSIsolation.rr | ACSIsolation.cr | ACSIsolation.ec
             configACS(n, parameters.disableACSRedirect, mask: redirectMask, flags: ~redirectMask, ctrl: &ctrl, fw: fw)
@@ -131,16 +129,24 @@ extension Semantics {
         /// `__pci_config_acs(dev, caps, p, acs_mask, acs_flags)`: finds the entry of the parameter naming this
         /// device, re-parsing the list for every device with an ACS capability, so parse errors print once per
         /// such device (the `pci_err` ones) or once per boot (`pr_warn_once`).
+        ///
+        /// Without `acsConfigFromFirmwareControl` (6.11 as released, 47c8846a49ba): the flags are parsed only
+        /// while the mask is still 0, so after the first `config_acs` entry the next one reads as a device and
+        /// fails ("Can't parse ACS command line parameter"); the control is
+        /// `(ctrl & ~mask) | (fw_ctrl & mask) | flags`, which for `disable_acs_redir` (flags `0xffd3`) turns on
+        /// every other bit the capability has; and the `ACS control`/`ACS fw_ctrl` debug lines do not exist
+        /// (9cf8a952d57b's message shows both).
         mutating func configACS(_ n: Int, _ param: String?, mask acsMask: UInt16, flags acsFlags: UInt16,
                                 ctrl: inout UInt16, fw: UInt16) {
             guard let param else { return }
+            let fixed = kernel.version.has(.acsConfigFromFirmwareControl)
             let s = Array(param.utf8)
             var mask = acsMask
             var flags = acsFlags
             var p = 0
             var ret = 0
             while p < s.count {
-                if acsMask == 0 {
+                if fixed ? acsMask == 0 : mask == 0 {
                     guard let at = s[p...].firstIndex(of: UInt8(ascii: "@")) else {
                         emit(.error, n, "ACS Flags missing")
                         return
@@ -186,9 +192,13 @@ extension Semantics {
             if deviceSpecificDisableACSRedirect(n) { return }
             emit(.debug, n, "ACS mask  = \(Self.hex06(mask))")
             emit(.debug, n, "ACS flags = \(Self.hex06(flags))")
-            emit(.debug, n, "ACS control = \(Self.hex06(ctrl))")
-            emit(.debug, n, "ACS fw_ctrl = \(Self.hex06(fw))")
-            ctrl = (fw & ~mask) | (flags & mask)
+            if fixed {
+                emit(.debug, n, "ACS control = \(Self.hex06(ctrl))")
+                emit(.debug, n, "ACS fw_ctrl = \(Self.hex06(fw))")
+                ctrl = (fw & ~mask) | (flags & mask)
+            } else {
+                ctrl = (ctrl & ~mask) | (fw & mask) | flags
+            }
             emit(.info, n, "Configured ACS to \(Self.hex06(ctrl))")
         }
 
@@ -197,11 +207,16 @@ extension Semantics {
         /// `pci_disable_acs_redir`, which clears RR, CR and EC from the value the kernel just wrote
         /// (`0x001d` -> `0x0011`). There is no `config_acs`.
         mutating func enableACS61(_ n: Int) {
+            // 5.9 (`acsQuirkNeedsCapability`): without an ACS capability, not even the device-specific quirk runs.
+            if kernel.version.has(.acsQuirkNeedsCapability), !nodes.hasACS[n] {
+                disableACSRedirect61(n)
+                return
+            }
             if acsRequested, !deviceSpecificEnableACS(n), nodes.hasACS[n] {
                 control[n] |= nodes.acsCapability[n] & ACSIsolation.svRRCRUF
                 // 6.1's pci_std_enable_acs also sets TB under pci=noats ("Enable Translation Blocking for
                 // external devices and noats"); seen under QEMU: a root port's control reads 0x001f.
-                if parameters.atsDisabled { control[n] |= nodes.acsCapability[n] & ACSIsolation.tb }
+                if parameters.atsDisabled, kernel.version.has(.noATSTranslationBlocking) { control[n] |= nodes.acsCapability[n] & ACSIsolation.tb }
                 controlWord[n] = control[n]
             }
             disableACSRedirect61(n)
@@ -255,7 +270,7 @@ extension Semantics {
             if ACSQuirkIDs.isIntelSPTRootPort(nodes, n), nodes.hasACS[n] {
                 let cap = nodes.acsCapability[n]
                 var ctrl = control[n] | (cap & ACSIsolation.svRRCRUF)
-                if kernel.version == .mainline, parameters.atsDisabled { ctrl |= cap & ACSIsolation.tb }
+                if parameters.atsDisabled, kernel.version.has(.noATSTranslationBlocking) { ctrl |= cap & ACSIsolation.tb }
                 control[n] = ctrl & cap
                 emit(.info, n, "Intel SPT PCH root port ACS workaround enabled")
                 return true

@@ -77,8 +77,7 @@ public enum TopologyReader {
                     topology.description = String(child.text.trimmingSpaces)
                 case "kernel":
                     source.kernel = child.line
-                    topology.kernel = KernelConfiguration(commandLine: child["cmdline"] ?? "",
-                                                          version: KernelVersion(rawValue: child["version"] ?? "mainline") ?? .mainline)
+                    topology.kernel = KernelConfiguration(commandLine: child["cmdline"] ?? "", version: kernelVersion(child))
                 case "socket":
                     source.sockets.append(child.line)
                     topology.sockets.append(Socket(
@@ -280,6 +279,17 @@ public enum TopologyReader {
 
         // Attribute conversions. The schema has already checked each form and bounded most values; a value past
         // what the model represents (issue #19) is `<attribute> <value> is out of range (max …)`, and nil.
+        /// `<kernel version=>`: a known release (`5.15`, a uname string such as `6.12.57+deb13-amd64`) or mainline.
+        mutating func kernelVersion(_ e: XMLElement) -> KernelVersion {
+            guard let text = e["version"] else { return .mainline }
+            switch KernelVersion.parse(text) {
+            case .success(let v): return v
+            case .failure(let why):
+                bag.error(e.line, "version: \(why)")
+                return .mainline
+            }
+        }
+
         mutating func int(_ e: XMLElement, _ name: String, max: Int = Int.max) -> Int? {
             guard let text = e[name] else { return nil }
             switch parseInteger(text, maximum: UInt64(max)) {
