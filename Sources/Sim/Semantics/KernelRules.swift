@@ -4,8 +4,8 @@
 
 /// A version-dependent rule of the semantics layer. Each case is one row of `KernelRules.table`.
 public enum KernelRule: String, Sendable, Hashable, CaseIterable {
-    /// `pci_enable_acs` returns before the device-specific enable (`pci_dev_specific_enable_acs`) when the
-    /// device has no ACS capability, so the Intel PCH root-port quirk never runs (those ports have none) and
+    /// `pci_acs_init` calls `pci_enable_acs` only when the device has an ACS capability, so the device-specific
+    /// enable (`pci_dev_specific_enable_acs`) never runs for one without, so the Intel PCH root-port quirk never runs (those ports have none) and
     /// their devices merge into one IOMMU group.
     case acsQuirkNeedsCapability = "acs-quirk-needs-acs-cap"
     /// `pci=config_acs=` exists, and `disable_acs_redir` goes through the same `__pci_config_acs` (its
@@ -18,6 +18,31 @@ public enum KernelRule: String, Sendable, Hashable, CaseIterable {
     /// `pci=noats` also sets ACS Translation Blocking, in `pci_std_enable_acs` and in the Intel SPT PCH
     /// root-port enable quirk.
     case noATSTranslationBlocking = "noats-tb"
+    /// `cpu_supports_p2pdma`: an AMD CPU of family 0x17 (Zen) or later allows every host-bridge path, and the
+    /// AMD Zen host bridge entries leave the whitelist.
+    case cpuSupportsP2PDMA = "p2pdma-amd-zen-cpu"
+    /// The whitelist holds AMD Zen host bridge `1022:1450` (before the CPU rule replaced it).
+    case whitelistAMDZenHostBridge = "whitelist-amd-1450"
+    /// Intel Xeon E5/E7 (v1-v3) host bridges `3c00 3c01 2f00 2f01`, same host bridge only.
+    case whitelistIntelXeonE5 = "whitelist-intel-xeon-e5"
+    /// Intel Sky Lake-E `2030-2033` root ports and `2020`; the host bridge device may be a root port at any devfn.
+    case whitelistSkylakeE = "whitelist-intel-skylake-e"
+    /// Intel Ice Lake-SP and later Xeon `09a2`.
+    case whitelistIceLakeXeon = "whitelist-intel-09a2"
+    /// Intel DSA/IAX/IAA and QAT devices.
+    case whitelistIntelAccelerators = "whitelist-intel-dsa-qat"
+    /// Google SoCs (`1ae0`, any device).
+    case whitelistGoogle = "whitelist-google"
+    /// NVIDIA CPUs `10de:2f95-2f98`.
+    case whitelistNVIDIA = "whitelist-nvidia-cpu"
+    /// Zhaoxin `1d17:1003-1008`.
+    case whitelistZhaoxin = "whitelist-zhaoxin"
+    /// "Host bridge not in P2PDMA whitelist: vvvv:dddd" is printed (when an ACS redirect was found).
+    case hostBridgeWhitelistWarning = "p2pdma-whitelist-warning"
+    /// `pci_enable_acs` runs from `pci_dma_configure` (the IOMMU probe path) instead of `pci_acs_init`, so on
+    /// OF platforms the first device (a root port) gets ACS too. Not modelled: the model has no device-tree
+    /// platforms, and on ACPI machines the order does not change the result.
+    case acsEnableAtDMAConfigure = "acs-enable-dma-configure"
 }
 
 /// One row: the rule, what it does, when it came and went, and where.
@@ -35,9 +60,15 @@ public struct KernelRuleInfo: Sendable, Hashable {
     public var commits: [String]
     /// The kernel file where it lives.
     public var file: String
+    /// The upstream releases (`v5.9`, `v5.10`) where it came and went, where they differ from the modelled
+    /// versions (`introduced` is the first modelled version that has it).
+    public var upstream: String
+    /// Whether the semantics acts on it (false: recorded for the history, with the reason in `summary`).
+    public var modelled: Bool
 
     public init(_ rule: KernelRule, _ summary: String, introduced: KernelVersion?, removed: KernelVersion? = nil,
-                backports: [KernelVersion: String] = [:], commits: [String], file: String) {
+                backports: [KernelVersion: String] = [:], commits: [String], file: String, upstream: String,
+                modelled: Bool = true) {
         self.rule = rule
         self.summary = summary
         self.introduced = introduced
@@ -45,6 +76,8 @@ public struct KernelRuleInfo: Sendable, Hashable {
         self.backports = backports
         self.commits = commits
         self.file = file
+        self.upstream = upstream
+        self.modelled = modelled
     }
 
     /// Whether `version` has the rule.
@@ -84,36 +117,101 @@ public struct KernelRuleInfo: Sendable, Hashable {
 public enum KernelRules {
     public static let table: [KernelRuleInfo] = [
         KernelRuleInfo(.acsQuirkNeedsCapability,
-                       "pci_enable_acs returns before pci_dev_specific_enable_acs for a device without an ACS capability: the Intel PCH root-port quirk does not run, its ports are not isolated",
+                       "pci_acs_init calls pci_enable_acs only for a device with an ACS capability: the Intel PCH root-port enable quirk does not run, those ports are not isolated and their devices share an IOMMU group",
                        introduced: .linux59, removed: .linux510,
                        commits: ["52fbf5bdeeef PCI: Cache ACS capability offset in device",
-                                 "462b58fb033a PCI: Always enable ACS even if no ACS Capability"],
-                       file: "drivers/pci/pci.c"),
+                                 "462b58fb0339 PCI: Always enable ACS even if no ACS Capability (stable 5.9.9)"],
+                       file: "drivers/pci/pci.c", upstream: "v5.9, fixed in v5.10 (stable 5.9.9); 47c8846a49ba did it again in v6.11, fixed by f3c3ccc4fe49 in v6.12 (stable 6.11.7)"),
         KernelRuleInfo(.configACS,
                        "pci=config_acs= exists; disable_acs_redir goes through __pci_config_acs (\"Configured ACS to\"), not pci_disable_acs_redir (\"disabled ACS redirect\")",
                        introduced: .linux611,
                        commits: ["47c8846a49ba PCI: Extend ACS configurability"],
-                       file: "drivers/pci/pci.c"),
+                       file: "drivers/pci/pci.c", upstream: "v6.11"),
         KernelRuleInfo(.acsConfigFromFirmwareControl,
                        "__pci_config_acs starts from the control firmware left: ctrl = (fw_ctrl & ~mask) | (flags & mask)",
                        introduced: .linux615, backports: [.linux612: "6.12.23"],
                        commits: ["9cf8a952d57b PCI/ACS: Fix 'pci=config_acs=' parameter (stable 6.12.23, 6.13.11)"],
-                       file: "drivers/pci/pci.c"),
+                       file: "drivers/pci/pci.c", upstream: "v6.15"),
         KernelRuleInfo(.noATSTranslationBlocking,
                        "pci=noats also sets ACS TB (pci_std_enable_acs and the Intel SPT root-port enable quirk)",
                        introduced: .linux515,
                        commits: ["7cae7849fcce PCI/ACS: Enforce pci=noats with Transaction Blocking"],
-                       file: "drivers/pci/pci.c, drivers/pci/quirks.c"),
+                       file: "drivers/pci/pci.c, drivers/pci/quirks.c", upstream: "v5.15"),
+        KernelRuleInfo(.acsEnableAtDMAConfigure,
+                       "pci_enable_acs runs from pci_dma_configure (the IOMMU probe path), after of_iommu_configure has requested ACS; not modelled (no device-tree platforms in the model; on ACPI machines ACS was requested before enumeration anyway)",
+                       introduced: .mainline,
+                       commits: ["c41e2fb67e26 PCI: Enable ACS after configuring IOMMU for OF platforms"],
+                       file: "drivers/pci/pci-driver.c, drivers/pci/pci.c",
+                       upstream: "v7.0 (stable backports to 6.19-5.10 were reverted: 6.12.83, 6.6.135, 6.1.169)", modelled: false),
+        KernelRuleInfo(.cpuSupportsP2PDMA,
+                       "cpu_supports_p2pdma: an AMD CPU of family 0x17 (Zen) or later allows P2P through any host bridge; before, only the whitelisted AMD Zen host bridge 1022:1450 did",
+                       introduced: .linux59,
+                       commits: ["dea286bb71ba PCI/P2PDMA: Allow P2PDMA on AMD Zen and newer CPUs"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.9"),
+        KernelRuleInfo(.whitelistAMDZenHostBridge,
+                       "host-bridge whitelist entry AMD Zen 1022:1450 (its 15d0/1630 siblings, 7d5b10fcb81e, came and went between modelled versions)",
+                       introduced: nil, removed: .linux59,
+                       commits: ["0f97da831026 PCI/P2PDMA: Allow P2P DMA between any devices under AMD ZEN Root Complex",
+                                 "dea286bb71ba PCI/P2PDMA: Allow P2PDMA on AMD Zen and newer CPUs"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.2 to v5.8"),
+        KernelRuleInfo(.whitelistIntelXeonE5,
+                       "host-bridge whitelist entries Intel 3c00 3c01 2f00 2f01 (Xeon E5/E7 v1-v3), REQ_SAME_HOST_BRIDGE",
+                       introduced: nil,
+                       commits: ["494d63b0d5d0 PCI/P2PDMA: Whitelist some Intel host bridges"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.4 or earlier"),
+        KernelRuleInfo(.whitelistSkylakeE,
+                       "host-bridge whitelist entries Intel Sky Lake-E 2030-2033 and 2020, and the first root-bus device may be a root port at any devfn (not only 00.0)",
+                       introduced: .linux59,
+                       commits: ["bc123a515cb7 PCI/P2PDMA: Add Intel SkyLake-E to the whitelist",
+                                 "7b94b53db34f PCI/P2PDMA: Add Intel Sky Lake-E Root Ports B, C, D to the whitelist"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.6/v5.7 (between 5.4 and 5.9)"),
+        KernelRuleInfo(.hostBridgeWhitelistWarning,
+                       "\"Host bridge not in P2PDMA whitelist: vvvv:dddd\" is printed on the host bridge when an ACS redirect sent the pair through it",
+                       introduced: .linux515,
+                       commits: ["cf201bfe8cdc PCI/P2PDMA: Warn if host bridge not in whitelist"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.14"),
+        KernelRuleInfo(.whitelistIceLakeXeon,
+                       "host-bridge whitelist entry Intel 09a2 (Ice Lake-SP and every later Xeon)",
+                       introduced: .linux61,
+                       commits: ["feaea1fe8b36 PCI/P2PDMA: Add Intel 3rd Gen Intel Xeon Scalable Processors to whitelist"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v5.18"),
+        KernelRuleInfo(.whitelistGoogle,
+                       "host-bridge whitelist entry Google 1ae0:any (with wildcard device IDs, 1a1f96e3e2a8)",
+                       introduced: .mainline,
+                       commits: ["70cf146a674c PCI/P2PDMA: Add Google SoCs to the P2P DMA host bridge list"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v7.1"),
+        KernelRuleInfo(.whitelistIntelAccelerators,
+                       "host-bridge whitelist entries Intel DSA/IAX/IAA and QAT devices",
+                       introduced: .mainline,
+                       commits: ["0ba76b19fd4c PCI/P2PDMA: Add Intel QAT, DSA, IAA devices to whitelist"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v7.2 (stable 7.1.y)"),
+        KernelRuleInfo(.whitelistNVIDIA,
+                       "host-bridge whitelist entries NVIDIA CPUs 10de:2f95-2f98 (not in Debian's 6.12.118; the release that added them was not retrieved, taken as after 6.18)",
+                       introduced: .mainline,
+                       commits: ["(commit not retrieved)"],
+                       file: "drivers/pci/p2pdma.c", upstream: "after v6.12"),
+        KernelRuleInfo(.whitelistZhaoxin,
+                       "host-bridge whitelist entries Zhaoxin 1d17:1003-1007 (same host bridge) and 1008",
+                       introduced: .mainline,
+                       commits: ["f7c220404700 PCI/P2PDMA: Add Zhaoxin host bridges to allowlist"],
+                       file: "drivers/pci/p2pdma.c", upstream: "v7.4 (after v7.3-rc1)"),
     ]
 
     /// The row of a rule.
     public static func info(_ rule: KernelRule) -> KernelRuleInfo {
-        table.first { $0.rule == rule }!
+        table[index[rule]!]
     }
+
+    static let index: [KernelRule: Int] = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($1.rule, $0) })
 
     /// Whether `version` has `rule`.
     public static func has(_ rule: KernelRule, _ version: KernelVersion) -> Bool {
         info(rule).applies(to: version)
+    }
+
+    /// The modelled rules on which two versions differ, in table order.
+    public static func differences(_ a: KernelVersion, _ b: KernelVersion) -> [KernelRuleInfo] {
+        table.filter { $0.modelled && $0.applies(to: a) != $0.applies(to: b) }
     }
 }
 

@@ -207,11 +207,9 @@ extension Semantics {
         /// `pci_disable_acs_redir`, which clears RR, CR and EC from the value the kernel just wrote
         /// (`0x001d` -> `0x0011`). There is no `config_acs`.
         mutating func enableACS61(_ n: Int) {
-            // 5.9 (`acsQuirkNeedsCapability`): without an ACS capability, not even the device-specific quirk runs.
-            if kernel.version.has(.acsQuirkNeedsCapability), !nodes.hasACS[n] {
-                disableACSRedirect61(n)
-                return
-            }
+            // 5.9 (`acsQuirkNeedsCapability`): `pci_acs_init` calls `pci_enable_acs` only when the device has an
+            // ACS capability, so without one neither the device-specific quirk nor `pci_disable_acs_redir` runs.
+            if kernel.version.has(.acsQuirkNeedsCapability), !nodes.hasACS[n] { return }
             if acsRequested, !deviceSpecificEnableACS(n), nodes.hasACS[n] {
                 control[n] |= nodes.acsCapability[n] & ACSIsolation.svRRCRUF
                 // 6.1's pci_std_enable_acs also sets TB under pci=noats ("Enable Translation Blocking for

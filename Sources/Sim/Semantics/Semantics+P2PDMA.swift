@@ -195,7 +195,7 @@ extension Semantics {
         let rp = nodes.rootComplex[p], rc = nodes.rootComplex[c]
         func check(_ r: Int, same: Bool) -> Bool {
             let v = same ? whitelistSame[r] : whitelistCross[r]
-            if v == .notListed, warn {
+            if v == .notListed, warn, warnsWhitelistMiss {
                 let root = hostBridgeDevice[r]
                 let id = nodes.id[root]
                 warnings.append(nodes.prefix(root) + "Host bridge not in P2PDMA whitelist: \(hex(id.vendor, 4)):\(hex(id.device, 4))")

@@ -66,8 +66,10 @@ public struct Semantics: Sendable {
     let whitelistCross: [WhitelistVerdict]
     /// Per root complex: the node `pci_host_bridge_dev` returns, or -1.
     let hostBridgeDevice: [Int]
-    /// `cpu_supports_p2pdma()`: the boot CPU is AMD family 0x17 (Zen) or later.
+    /// `cpu_supports_p2pdma()`: the boot CPU is AMD family 0x17 (Zen) or later (5.9 and later).
     public let cpuSupportsP2PDMA: Bool
+    /// The kernel prints "Host bridge not in P2PDMA whitelist" (5.14 and later).
+    let warnsWhitelistMiss: Bool
     let isolation: ACSIsolation
     let aliasTable: DMAAliasTable
 
@@ -115,12 +117,13 @@ public struct Semantics: Sendable {
         redirectPrefix = prefix
         depth = dep
 
-        let whitelist = HostBridgeWhitelist.entries(for: options.p2pdmaBranch)
+        let version = kernel.version
+        let whitelist = HostBridgeWhitelist.entries(for: options.p2pdmaBranch, version: version)
         var same: [WhitelistVerdict] = []
         var cross: [WhitelistVerdict] = []
         var hostDevice: [Int] = []
         for r in loaded.topology.rootComplexes.indices {
-            let root = nodes.hostBridgeDevice(rootComplex: r)
+            let root = nodes.hostBridgeDevice(rootComplex: r, rootPortAllowed: version.has(.whitelistSkylakeE))
             hostDevice.append(root ?? -1)
             guard let root else {
                 same.append(.noHostBridgeDevice)
@@ -134,7 +137,8 @@ public struct Semantics: Sendable {
         whitelistCross = cross
         hostBridgeDevice = hostDevice
         let bootCPU = loaded.topology.sockets.min { $0.id < $1.id }
-        cpuSupportsP2PDMA = bootCPU.map { $0.cpuVendor == .amd && $0.cpuFamily >= 0x17 } ?? false
+        cpuSupportsP2PDMA = version.has(.cpuSupportsP2PDMA) && (bootCPU.map { $0.cpuVendor == .amd && $0.cpuFamily >= 0x17 } ?? false)
+        warnsWhitelistMiss = version.has(.hostBridgeWhitelistWarning)
     }
 
     /// The boot log as dmesg shows it at the default log level (debug lines left out).
@@ -284,14 +288,15 @@ extension Semantics {
             for i in order { busMembers[busKey[i], default: []].append(i) }
         }
 
-        /// `pci_host_bridge_dev`: the first device on the root bus if it is devfn 00.0 or a root port.
-        func hostBridgeDevice(rootComplex r: Int) -> Int? {
+        /// `pci_host_bridge_dev`: the first device on the root bus if it is devfn 00.0 or (since the Sky Lake-E
+        /// entries) a root port.
+        func hostBridgeDevice(rootComplex r: Int, rootPortAllowed: Bool = true) -> Int? {
             var first: Int?
             for i in 0..<count where rootComplex[i] == r && upstream[i] < 0 && !isVirtualFunction[i] {
                 if first.map({ bdf[i] < bdf[$0] }) ?? true { first = i }
             }
             guard let first else { return nil }
-            if bdf[first].devfn == 0 || type[first] == .rootPort { return first }
+            if bdf[first].devfn == 0 || (rootPortAllowed && type[first] == .rootPort) { return first }
             return nil
         }
 
