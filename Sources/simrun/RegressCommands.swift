@@ -52,10 +52,22 @@ struct RegressCommand: ParsableCommand {
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "What differs between two machines: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason, and every input that moves a number (kernel line, CPUs, socket links, IOMMUs, root complexes, tuning); exit 1 when P2P or a number is affected.")
+        abstract: "What differs between two machines, or one machine under two kernels: devices, links, ACS, IOMMU groups, p2p matrix cells with the reason, and every input that moves a number (kernel line, CPUs, socket links, IOMMUs, root complexes, tuning); exit 1 when P2P or a number is affected.",
+        discussion: """
+            With --kernel twice (simrun diff A.xml --kernel 5.15 --kernel 6.12) the one machine boots under each \
+            kernel version: every IOMMU group, ACS control, p2p cell, p2pdma warning line and boot line that differs \
+            is listed with the kernel rule and upstream commit that explains it (docs/SEMANTICS.md); exit 1 when P2P \
+            or isolation (a group, an ACS control, a p2p cell) is affected, 0 when only warning or log lines differ \
+            or nothing does. With two files and one --kernel, both boot under that version.
+            """)
 
     @Argument(help: "The machine before.") var before: String
-    @Argument(help: "The machine after.") var after: String
+    @Argument(help: "The machine after (leave out with --kernel given twice: the same machine).") var after: String?
+    @Option(name: .customLong("kernel"), parsing: .singleValue,
+            help: ArgumentHelp("Kernel version to boot with; twice: before and after (\(KernelVersion.knownList), or a uname -r string).", valueName: "version"),
+            transform: parseKernelVersion)
+    var kernels: [KernelVersion] = []
+    @Option(help: "Kernel command line for both boots (replaces the topologies' <kernel cmdline>).") var cmdline: String?
     @Option(help: "text or json") var format: OutputFormat = .text
 
     func run() throws {
@@ -65,22 +77,54 @@ struct DiffCommand: ParsableCommand {
             case .failure(let e): report(e.diagnostics); throw ExitCode(2)
             }
         }
-        let a = MachineFacts(Semantics(try load(before)))
-        let b = MachineFacts(Semantics(try load(after)))
-        let changes = a.changes(to: b)
+        guard kernels.count <= 2 else { throw ValidationError("--kernel is given at most twice (before and after)") }
+        if after == nil, kernels.count != 2 {
+            throw ValidationError("give two machines, or one machine and --kernel twice (e.g. --kernel 5.15 --kernel 6.12)")
+        }
+        let la = try load(before)
+        let lb = try after.map(load) ?? la
+        func boot(_ l: LoadedTopology, _ version: KernelVersion?) -> Semantics {
+            guard version != nil || cmdline != nil else { return Semantics(l) }
+            var options = SemanticsOptions()
+            options.kernel = KernelConfiguration(commandLine: cmdline ?? l.topology.kernel.commandLine,
+                                                 version: version ?? l.topology.kernel.version)
+            return Semantics(l, options: options)
+        }
+        let sa = boot(la, kernels.first)
+        let sb = boot(lb, kernels.count == 2 ? kernels[1] : kernels.first)
+        let versions = kernels.count == 2
+        let changes = versions ? KernelDiff.changes(sa, sb) : MachineFacts(sa).changes(to: MachineFacts(sb))
+        let matters: (MachineChange) -> Bool = versions ? { $0.affectsP2P } : { $0.matters }
+        let title = versions ? "\(before): kernel \(kernels[0]) -> \(kernels[1])" : nil
         switch format {
         case .text:
-            if !changes.contains(where: \.matters) { print("no differences that change P2P or a simulated number") }
-            for c in changes { print("\(c.kind): \(c.text)") }
+            if let title { print(title) }
+            if changes.isEmpty {
+                print(versions ? "no differences" : "no differences that change P2P or a simulated number")
+            } else if !changes.contains(where: matters) {
+                print(versions ? "no differences in groups, ACS or P2P" : "no differences that change P2P or a simulated number")
+            }
+            for c in changes {
+                print("\(c.kind): \(c.text)")
+                for r in c.rules { print("  rule \(r.rule.rawValue) (\(r.versions); \(r.commits.joined(separator: "; ")))") }
+            }
         case .json:
-            print(JSON.object([
-                ("before", .string(before)), ("after", .string(after)),
+            var fields: [(String, JSON)] = [("before", .string(before)), ("after", .string(after ?? before))]
+            if versions { fields += [("kernel_before", .string(kernels[0].rawValue)), ("kernel_after", .string(kernels[1].rawValue))] }
+            fields += [
                 ("affects_p2p", .bool(changes.contains { $0.affectsP2P })), ("moves_numbers", .bool(changes.contains { $0.movesNumbers })),
-                ("changes", .array(changes.map { .object([("kind", .string($0.kind)), ("device", .string($0.device)),
-                                                          ("text", .string($0.text)), ("affects_p2p", .bool($0.affectsP2P)),
-                                                          ("moves_numbers", .bool($0.movesNumbers))]) })),
-            ]).serialized())
+                ("changes", .array(changes.map { c in
+                    .object([("kind", .string(c.kind)), ("device", .string(c.device)),
+                             ("text", .string(c.text)), ("affects_p2p", .bool(c.affectsP2P)),
+                             ("moves_numbers", .bool(c.movesNumbers)),
+                             ("rules", .array(c.rules.map { r in
+                                 .object([("rule", .string(r.rule.rawValue)), ("versions", .string(r.versions)),
+                                          ("commits", .array(r.commits.map { .string($0) })), ("file", .string(r.file))])
+                             }))])
+                })),
+            ]
+            print(JSON.object(fields).serialized())
         }
-        if changes.contains(where: \.matters) { throw ExitCode(1) }
+        if changes.contains(where: matters) { throw ExitCode(1) }
     }
 }

@@ -107,6 +107,8 @@ public struct MachineChange: Sendable, Hashable {
     /// The change moves a simulated number (throughput, latency) though no P2P verdict: a socket link, a CPU, a root
     /// complex's cap, an IOMMU's mode, the kernel line, a device's tuning.
     public var movesNumbers: Bool
+    /// Between two kernel versions: the rules (with their commits) that explain the change.
+    public var rules: [KernelRuleInfo] = []
     public init(kind: String, device: String, text: String, affectsP2P: Bool, movesNumbers: Bool? = nil) {
         self.kind = kind
         self.device = device

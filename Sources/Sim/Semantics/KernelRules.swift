@@ -219,3 +219,76 @@ extension KernelVersion {
     /// Whether this version has `rule` (`KernelRules.table`).
     public func has(_ rule: KernelRule) -> Bool { KernelRules.has(rule, self) }
 }
+
+// MARK: - Which rules explain a difference
+
+/// What a difference between two boots is about, for attributing it to rules.
+public enum KernelRuleEffect: String, Sendable, Hashable, CaseIterable {
+    case acsControl = "acs", groups = "group", p2p = "p2p", warnings = "warning", bootLog = "log"
+}
+
+extension KernelRule {
+    /// What the rule can change.
+    public var effects: Set<KernelRuleEffect> {
+        switch self {
+        case .acsQuirkNeedsCapability: [.groups, .bootLog]
+        case .configACS, .acsConfigFromFirmwareControl, .noATSTranslationBlocking:
+            [.acsControl, .groups, .p2p, .warnings, .bootLog]
+        case .acsEnableAtDMAConfigure: [.acsControl, .groups]
+        case .cpuSupportsP2PDMA, .whitelistAMDZenHostBridge, .whitelistIntelXeonE5, .whitelistSkylakeE, .whitelistIceLakeXeon,
+             .whitelistIntelAccelerators, .whitelistGoogle, .whitelistNVIDIA, .whitelistZhaoxin:
+            [.p2p, .warnings]
+        case .hostBridgeWhitelistWarning: [.warnings]
+        }
+    }
+}
+
+extension KernelRules {
+    /// The modelled rules on which `a` and `b` differ that can explain a difference of kind `effect` between
+    /// them on this machine: the rule acts on it and the machine or the command line has what the rule reads
+    /// (the host bridge IDs of a whitelist entry, an AMD Zen boot CPU, an Intel PCH root port, `pci=noats`, the
+    /// ACS parameters).
+    public static func explaining(_ effect: KernelRuleEffect, _ a: Semantics, _ b: Semantics) -> [KernelRuleInfo] {
+        let va = a.loaded.topology.kernel.version, vb = b.loaded.topology.kernel.version
+        return differences(va, vb).filter { $0.rule.effects.contains(effect) && (relevant($0.rule, a) || relevant($0.rule, b)) }
+    }
+
+    /// Whether the machine, as booted, has what `rule` reads.
+    static func relevant(_ rule: KernelRule, _ s: Semantics) -> Bool {
+        let nodes = s.nodes
+        let p = s.parameters
+        func hostBridgeListed(_ r: KernelRule) -> Bool {
+            let ids = HostBridgeWhitelist.all.filter { $0.rule == r }
+            return s.loaded.topology.rootComplexes.indices.contains { rc in
+                guard let root = nodes.hostBridgeDevice(rootComplex: rc) else { return false }
+                let id = nodes.id[root]
+                return ids.contains { $0.vendor == id.vendor && ($0.device == nil || $0.device == id.device) }
+            }
+        }
+        switch rule {
+        case .acsQuirkNeedsCapability:
+            return (0..<nodes.count).contains { ACSQuirkIDs.isIntelPCHRootPort(nodes, $0) }
+        case .configACS, .acsConfigFromFirmwareControl:
+            return p.disableACSRedirect != nil || p.configACS != nil
+                || KernelParameters.commandLineArguments(s.loaded.topology.kernel.commandLine).contains { $0.name == "pci" && ($0.value ?? "").contains("config_acs=") }
+        case .noATSTranslationBlocking:
+            return p.atsDisabled
+        case .acsEnableAtDMAConfigure:
+            return false
+        case .cpuSupportsP2PDMA:
+            let cpu = s.loaded.topology.sockets.min { $0.id < $1.id }
+            return cpu.map { $0.cpuVendor == .amd && $0.cpuFamily >= 0x17 } ?? false
+        case .whitelistSkylakeE:
+            // Its IDs, or a root complex whose first root-bus device is a root port away from 00.0.
+            return hostBridgeListed(rule) || s.loaded.topology.rootComplexes.indices.contains { rc in
+                guard let root = nodes.hostBridgeDevice(rootComplex: rc) else { return false }
+                return nodes.bdf[root].devfn != 0
+            }
+        case .whitelistAMDZenHostBridge, .whitelistIntelXeonE5, .whitelistIceLakeXeon, .whitelistIntelAccelerators,
+             .whitelistGoogle, .whitelistNVIDIA, .whitelistZhaoxin:
+            return hostBridgeListed(rule)
+        case .hostBridgeWhitelistWarning:
+            return true
+        }
+    }
+}
