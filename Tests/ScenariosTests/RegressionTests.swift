@@ -127,6 +127,32 @@ struct RegressionTests {
         #expect(r.failures[4...5].allSatisfy { $0.hasPrefix("line 9: nic0 -> nvme0 CMB [") && $0.contains("0.00 GB/s, expected at least 1.00") })
     }
 
+    @Test("kernels=\"5.9 5.10\": one case per version; the PCH group expectation fails under 5.9 only; a bad version is file:line")
+    func severalKernels() throws {
+        let box = try SuiteSandbox("kernels")
+        defer { box.remove() }
+        try box.copy("haswell-pch-workstation")
+        let suite = try box.suite("""
+          <case name="pch" topology="haswell-pch-workstation.xml" scenario="acs-audit" kernels="5.9 5.10.0-28-amd64">
+            <expect-group devices="nvme0"/>
+          </case>
+
+        """)
+        #expect(suite.cases.map(\.name) == ["pch@5.9", "pch@5.10"])
+        #expect(suite.cases.map(\.kernel) == [.linux59, .linux510])
+        let results = Regression.run(suite, RegressionOptions())
+        #expect(results.map(\.verdict) == [.fail, .pass], "\(results.map(\.failures))")
+        #expect(results[0].failures.first?.hasPrefix("line 3:") == true, "\(results[0].failures)")
+        #expect(throws: DiagnosticError.self) {
+            _ = try Suite.parse(Array("<suite name=\"s\" version=\"1\">\n<case name=\"a\" topology=\"x.xml\" scenario=\"h2d\" kernels=\"6.1 6.7\"/>\n</suite>".utf8), file: "s.xml")
+        }
+        do {
+            _ = try Suite.parse(Array("<suite name=\"s\" version=\"1\">\n<case name=\"a\" topology=\"x.xml\" scenario=\"h2d\" kernels=\"6.1 6.7\"/>\n</suite>".utf8), file: "s.xml")
+        } catch {
+            #expect(error.diagnostics.first?.description.hasPrefix("s.xml:2: error: kernels: unknown kernel version '6.7'") == true, "\(error.diagnostics)")
+        }
+    }
+
     @Test("a socket link cut from 20 to 5 GB/s: regress names it on the cross-socket flows; a moved number with no changed input blames the simulator")
     func socketLink() throws {
         let box = try SuiteSandbox("socket")

@@ -75,7 +75,10 @@ public enum Regression {
         let loaded: LoadedTopology
         do { loaded = try LoadedTopology.load(path: c.topology) } catch { return failed(error.diagnostics.map(\.description)) }
         var semantics = SemanticsOptions()
-        if let cmdline = c.cmdline { semantics.kernel = KernelConfiguration(commandLine: cmdline, version: loaded.topology.kernel.version) }
+        if c.cmdline != nil || c.kernel != nil {
+            semantics.kernel = KernelConfiguration(commandLine: c.cmdline ?? loaded.topology.kernel.commandLine,
+                                                   version: c.kernel ?? loaded.topology.kernel.version)
+        }
         let ran = Result { () throws(ScenarioError) -> (WorkloadRunner, RunReport) in
             let runner = try WorkloadRunner(loaded, options: semantics, seed: c.seed, jobs: 1)
             let workload = try ScenarioSource.workload(c.scenario, fabric: runner.fabric, options: c.options, device: nil)

@@ -19,6 +19,8 @@ public struct SuiteCase: Sendable {
     public var scenario: String
     public var options: ScenarioOptions
     public var cmdline: String?
+    /// The kernel version the case boots with (from `kernels=`; nil: the topology's `<kernel version>`).
+    public var kernel: KernelVersion? = nil
     public var seed: UInt64
     public var baseline: String?
     /// Relative tolerance of throughput against the baseline (0.02 = 2 %).
@@ -101,9 +103,31 @@ public struct Suite: Sendable {
             let scenario = c["scenario"] ?? ""
             let scenarioPath = BuiltInScenario(rawValue: scenario) == nil ? resolve(scenario) : scenario
             let tolerance = Double((c["tolerance"] ?? "2%").dropLast()).map { $0 / 100 } ?? 0.02
-            cases.append(SuiteCase(name: name, line: c.line, topology: resolve(c["topology"] ?? ""), scenario: scenarioPath, options: options,
-                                   cmdline: cmdline, seed: UInt64(c["seed"] ?? "1") ?? 1, baseline: c["baseline"].map(resolve),
-                                   tolerance: tolerance, expectations: expectations, optionText: optionText))
+            let base = SuiteCase(name: name, line: c.line, topology: resolve(c["topology"] ?? ""), scenario: scenarioPath, options: options,
+                                 cmdline: cmdline, seed: UInt64(c["seed"] ?? "1") ?? 1, baseline: c["baseline"].map(resolve),
+                                 tolerance: tolerance, expectations: expectations, optionText: optionText)
+            // kernels="5.15 6.12": the case once per kernel version, named NAME@VERSION, every expectation
+            // checked under each; a baseline gets one file per version (NAME.json -> NAME@VERSION.json).
+            guard let list = c["kernels"] else { cases.append(base); continue }
+            var versions: [KernelVersion] = []
+            for word in list.split(separator: " ").map(String.init) {
+                switch KernelVersion.parse(word) {
+                case .success(let v):
+                    if versions.contains(v) { bag.error(c.line, "kernels: \(word) is listed twice") } else { versions.append(v) }
+                case .failure(let why): bag.error(c.line, "kernels: \(why)")
+                }
+            }
+            for v in versions {
+                var k = base
+                k.name = "\(name)@\(v)"
+                k.kernel = v
+                k.optionText.append(("kernel", v.rawValue))
+                if let b = base.baseline {
+                    let dot = b.hasSuffix(".json") ? b.index(b.endIndex, offsetBy: -5) : b.endIndex
+                    k.baseline = String(b[..<dot]) + "@\(v)" + String(b[dot...])
+                }
+                cases.append(k)
+            }
         }
         if !bag.diagnostics.isEmpty { throw DiagnosticError(bag.diagnostics) }
         return Suite(name: root["name"] ?? "suite", file: file, cases: cases)
