@@ -15,6 +15,9 @@ struct ConformanceCommand: ParsableCommand {
     @Option(help: "simulated: every expectation of every case; sysfs: import this machine and compare groups with the kernel's.") var backend: Backend = .simulated
     @Option(help: "With --backend sysfs: the sysfs root to read (default /).") var root: String = "/"
     @Option(help: "Output format: text (the table) or json (every check).") var format: OutputFormat = .text
+    @Option(help: ArgumentHelp("Run only the cases (or case instances) for this kernel version; a case without <kernel version> is mainline's (\(KernelVersion.knownList)).", valueName: "version"),
+            transform: parseKernelVersion)
+    var kernel: KernelVersion?
 
     func run() throws {
         switch backend {
@@ -34,7 +37,7 @@ struct ConformanceCommand: ParsableCommand {
             var bad = false
             for f in files {
                 switch Result(catching: { () throws(DiagnosticError) in try ConformanceCase.read(path: f) }) {
-                case .success(let c): checks += ConformanceRunner.run(c)
+                case .success(let c): checks += ConformanceRunner.run(c, only: kernel)
                 case .failure(let e):
                     report(e.diagnostics)
                     bad = true

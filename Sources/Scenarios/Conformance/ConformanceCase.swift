@@ -38,7 +38,25 @@ public struct ConformanceCase: Sendable {
     public var source: String?
     public var description: String?
     public var kernel: KernelConfiguration?
+    /// The kernel versions the case runs under (`<kernel version="5.10 6.1">`); empty: the topology's own, or
+    /// `kernel.version` when the case names one version.
+    public var versions: [KernelVersion] = []
     public var expectations: [(line: Int, expectation: ConformanceExpectation)]
+
+    /// The case once per kernel version it names (`id@version`), or itself when it names at most one.
+    public var perVersion: [ConformanceCase] {
+        guard versions.count > 1, let k = kernel else { return [self] }
+        return versions.map { v in
+            var c = self
+            c.id = "\(id)@\(v)"
+            c.kernel = KernelConfiguration(commandLine: k.commandLine, version: v)
+            c.versions = []
+            return c
+        }
+    }
+
+    /// The kernel version this case (one of `perVersion`) runs under: its `<kernel version>`, else mainline.
+    public var version: KernelVersion { kernel?.version ?? .mainline }
 
     /// Reads and validates a case file (same hardened reader and `file:line: error:` messages as topologies).
     public static func read(path: String) throws(DiagnosticError) -> ConformanceCase {
@@ -53,14 +71,16 @@ public struct ConformanceCase: Sendable {
             switch e.name {
             case "description": c.description = String(e.text.trimmingSpaces)
             case "kernel":
-                var version = KernelVersion.mainline
-                if let text = e["version"] {
-                    switch KernelVersion.parse(text) {
-                    case .success(let v): version = v
+                var versions: [KernelVersion] = []
+                for word in (e["version"] ?? "mainline").split(separator: " ").map(String.init) {
+                    switch KernelVersion.parse(word) {
+                    case .success(let v):
+                        if versions.contains(v) { bag.error(e.line, "version: \(word) is listed twice") } else { versions.append(v) }
                     case .failure(let why): bag.error(e.line, "version: \(why)")
                     }
                 }
-                c.kernel = KernelConfiguration(commandLine: e["cmdline"] ?? "", version: version)
+                c.kernel = KernelConfiguration(commandLine: e["cmdline"] ?? "", version: versions.first ?? .mainline)
+                c.versions = versions.count > 1 ? versions : []
             case "p2p":
                 guard let type = P2PMapType(e["map-type"] ?? "") else { bag.error(e.line, "unknown map type"); continue }
                 c.expectations.append((e.line, .p2p(provider: e["provider"] ?? "", client: e["client"] ?? "", mapType: type,

@@ -14,8 +14,13 @@ public struct ConformanceCheck: Sendable, Hashable {
 }
 
 public enum ConformanceRunner {
-    /// Runs every expectation of a case against the simulated machine.
-    public static func run(_ c: ConformanceCase) -> [ConformanceCheck] {
+    /// Runs every expectation of a case against the simulated machine, once per kernel version it names
+    /// (`only`: just the instances of that version).
+    public static func run(_ c: ConformanceCase, only: KernelVersion? = nil) -> [ConformanceCheck] {
+        c.perVersion.filter { only == nil || $0.version == only }.flatMap(runOnce)
+    }
+
+    static func runOnce(_ c: ConformanceCase) -> [ConformanceCheck] {
         let loaded: LoadedTopology
         switch Result(catching: { () throws(DiagnosticError) in try LoadedTopology.load(path: c.topologyPath) }) {
         case .success(let l): loaded = l
