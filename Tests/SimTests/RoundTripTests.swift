@@ -51,7 +51,7 @@ func cornerCasesRoundTrip() throws {
       <root-complex name="rc0" segment="0x1" bus="0x40" bus-limit="0x7f" host-bridge="1022:1480" iommu="ivhd0" p2p="writes-only" p2p-rate-cap="100Gb/s" p2p-latency="1.25us" dma-cap="900MB/s" mmio32="0x90000000-0x9fffffff" mmio64="0x10000000000-0x1ffffffffff" gen="5" width="8">
         <param name="rc.memoryLatency" value="100ns"/>
         <root-port id="1022:1483" device="0x3" function="1" acs-cap="SV TB RR CR UF EC DT" acs-ctrl="0x001d" acs-egress="0 3" mem-window="0x90000000-0x900fffff" pref-window="0x10000000000-0x100ffffffff" secondary="0x41" subordinate="0x45" mps="512" rcb="128">
-          <endpoint name="nic" class="nic" id="15b3:101b" subsystem="15b3:0083" class-code="0x020700" gen="4" width="16" trained-width="8" mrrs="4096" ats="true" pasid="yes" tags="10" outstanding-reads="300" issue-rate="62.5M/s">
+          <endpoint name="nic" class="nic" id="15b3:101b" subsystem="15b3:0083" class-code="0x020700" gen="4" width="16" trained-width="8" mrrs="4096" ats="true" pasid="yes" tags="10" outstanding-reads="300" issue-rate="62.5M/s" driver="mlx5_core">
             <bar index="0" size="32M" prefetchable="true" address="0x10000000000"/>
             <bar index="2" size="16K" bits="32" address="0x90000000"/>
             <p2pmem bar="0" size="16M" offset="1M" published="false"/>
@@ -74,6 +74,7 @@ func cornerCasesRoundTrip() throws {
     #expect(doc.topology.socketLinks[0].bandwidth?.bytesPerSecond == 64_123_456_000)
     #expect(doc.topology.rootComplexes[0].p2pRateCap?.bytesPerSecond == 12.5e9)
     #expect(doc.topology.devices[1].endpoint?.dma.maxIssueRate == 62.5e6)
+    #expect(doc.topology.devices[1].endpoint?.driver == "mlx5_core" && again.topology.devices[1].endpoint?.driver == "mlx5_core")
     #expect(doc.topology.devices[1].acs == nil)
     #expect(doc.topology.devices[0].acs?.control == .linuxRequested)
 }

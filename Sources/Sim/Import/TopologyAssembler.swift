@@ -421,7 +421,14 @@ struct AssemblyState {
 
         // Parameters: what the source said that the model has no field for, then assumptions.
         d.parameters.append(contentsOf: f.parameters)
-        if let driver = f.driver, !driver.isEmpty { d.parameters.append(Parameter(name: "import.driver", value: driver)) }
+        // An endpoint's driver is the topology's `driver` (the p2pdma warnings name it); a port's stays a parameter.
+        if let driver = f.driver, !driver.isEmpty {
+            if d.endpoint != nil, driver.utf8.count <= 64, driver.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
+                d.endpoint?.driver = driver
+            } else {
+                d.parameters.append(Parameter(name: "import.driver", value: driver))
+            }
+        }
         if let g = f.iommuGroup { d.parameters.append(Parameter(name: "import.iommu-group", value: String(g))) }
         // What the importer assumed for this function is a guess too; tree-only functions and placeholders were
         // already reported in one warning each.

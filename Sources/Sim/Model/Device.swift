@@ -123,6 +123,10 @@ public struct EndpointInfo: Hashable, Sendable {
     public var supportsPASID: Bool
     public var dma: DMAEngine
     public var sriov: SRIOV?
+    /// The driver bound to the function (`nvme`, `mlx5_core`), as sysfs's `driver` link or `lspci -k`'s "Kernel
+    /// driver in use:" names it; nil when none is bound. The kernel's runtime messages about the device (the
+    /// p2pdma warnings) start with it (`dev_driver_string`: the driver's name, else the bus name `pci`).
+    public var driver: String?
     public init(endpointClass: EndpointClass, p2pmem: [P2PMemRegion] = [], supportsATS: Bool = false,
                 supportsPASID: Bool = false, dma: DMAEngine = DMAEngine(), sriov: SRIOV? = nil) {
         self.endpointClass = endpointClass

@@ -12,8 +12,9 @@ extension Semantics {
     /// functions under one port 2, two endpoints of a switch 4, no common device depth(P) + depth(C)); the
     /// host bridge adds nothing (v5.0 added 0x1000).
     ///
-    /// With `verbose`, the warnings are the kernel's `pci_warn` lines word for word, each prefixed
-    /// `pci <BDF>: ` (the bus name: the model binds no drivers, where dmesg would show the driver, e.g. `nvme`).
+    /// With `verbose`, the warnings are the kernel's `pci_warn` lines word for word, each prefixed as
+    /// `dev_printk` does: the bound driver's name when the topology names one (`nvme <BDF>: `), else the bus
+    /// name (`pci <BDF>: `).
     /// The redirect list is built as the kernel builds it in a 128-byte `seq_buf`: when it overflows, the
     /// printed list is the first 127 characters and the final `;` is not removed.
     public func p2pdma(provider: Int, client: Int, verbose: Bool = true) -> P2PDMAResult {
@@ -198,7 +199,7 @@ extension Semantics {
             if v == .notListed, warn, warnsWhitelistMiss {
                 let root = hostBridgeDevice[r]
                 let id = nodes.id[root]
-                warnings.append(nodes.prefix(root) + "Host bridge not in P2PDMA whitelist: \(hex(id.vendor, 4)):\(hex(id.device, 4))")
+                warnings.append(nodes.runtimePrefix(root) + "Host bridge not in P2PDMA whitelist: \(hex(id.vendor, 4)):\(hex(id.device, 4))")
             }
             return v == .allowed
         }
@@ -217,7 +218,7 @@ extension Semantics {
                 ? redirectList(p, c, core.common) : divergenceRedirectList(p, c, core.common)
         }
         if core.type != .busAddress {
-            let clientPrefix = nodes.prefix(c)
+            let clientPrefix = nodes.runtimePrefix(c)
             if verbose, core.redirects {
                 warnings.append(clientPrefix + "ACS redirect is set between the client and provider (\(nodes.bdf[p]))")
                 warnings.append(clientPrefix + "to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir="

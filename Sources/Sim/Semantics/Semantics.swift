@@ -191,6 +191,8 @@ extension Semantics {
         /// `pdev->p2pdma` exists (the device registered p2pmem) and whether it is published.
         var hasP2PDMAState: [Bool] = []
         var publishesP2PMem: [Bool] = []
+        /// The bound driver's name (nil: none; host bridges named only by ID have none).
+        var driver: [String?] = []
         /// Nodes in `pci_bus_add_devices` order: per root bus its devices by devfn, then each bridge's
         /// subordinate bus recursively; VFs (added when SR-IOV is enabled) last.
         var probeOrder: [Int] = []
@@ -236,6 +238,7 @@ extension Semantics {
                 let regions = device?.endpoint?.p2pmem ?? []
                 hasP2PDMAState.append(!regions.isEmpty && f.physicalFunction == nil)
                 publishesP2PMem.append(regions.contains { $0.isPublished } && f.physicalFunction == nil)
+                driver.append(device?.endpoint?.driver)
             }
             // Host bridge functions the topology names only by ID: conventional PCI at devfn 00.0.
             for (r, rc) in t.rootComplexes.enumerated() {
@@ -255,6 +258,7 @@ extension Semantics {
                 secondaryBus.append(0)
                 hasP2PDMAState.append(false)
                 publishesP2PMem.append(false)
+                driver.append(nil)
                 count += 1
             }
             busKey = bdf.map { Int($0.segment) << 8 | Int($0.bus) }
@@ -300,7 +304,11 @@ extension Semantics {
             return nil
         }
 
-        /// `dev_printk` prefix: `pci 0000:03:00.0: ` (the bus name; the device has no driver bound in the model).
+        /// `dev_printk` prefix at boot, before any driver binds: `pci 0000:03:00.0: ` (the bus name).
         func prefix(_ node: Int) -> String { "pci " + bdf[node].description + ": " }
+
+        /// `dev_printk` prefix at run time (`dev_driver_string`): the bound driver's name when the topology
+        /// names one (`nvme 0000:03:00.0: `), else the bus name.
+        func runtimePrefix(_ node: Int) -> String { (driver[node] ?? "pci") + " " + bdf[node].description + ": " }
     }
 }

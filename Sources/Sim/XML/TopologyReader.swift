@@ -237,6 +237,7 @@ public enum TopologyReader {
                                         supportsPASID: bool(e, "pasid") ?? false,
                                         dma: DMAEngine(tagBits: tags, outstandingReads: int(e, "outstanding-reads"),
                                                        maxIssueRate: issueRate(e, "issue-rate")))
+                info.driver = e["driver"]
                 for p in e.children(named: "p2pmem") {
                     info.p2pmem.append(P2PMemRegion(bar: int(p, "bar", max: 5) ?? 0, size: size(p, "size") ?? 0,
                                                     offset: size(p, "offset") ?? 0, isPublished: bool(p, "published") ?? true))

@@ -136,7 +136,7 @@ public enum TopologyWriter {
             a += [("pcie", dev.isPCIe ? nil : "false"), ("ats", ep.supportsATS ? "true" : nil),
                   ("pasid", ep.supportsPASID ? "true" : nil), ("tags", ep.dma.tagBits == 8 ? nil : String(ep.dma.tagBits)),
                   ("outstanding-reads", ep.dma.outstandingReads == DMAEngine.tagLimit(bits: ep.dma.tagBits) ? nil : String(ep.dma.outstandingReads)),
-                  ("issue-rate", ep.dma.maxIssueRate.map(issueRateText))]
+                  ("issue-rate", ep.dma.maxIssueRate.map(issueRateText)), ("driver", ep.driver)]
         }
         let hasBody = !children[d].isEmpty || !dev.parameters.isEmpty || !dev.bars.isEmpty
             || dev.endpoint.map { !$0.p2pmem.isEmpty || $0.sriov != nil } == true
