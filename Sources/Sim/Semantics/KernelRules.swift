@@ -43,6 +43,14 @@ public enum KernelRule: String, Sendable, Hashable, CaseIterable {
     /// OF platforms the first device (a root port) gets ACS too. Not modelled: the model has no device-tree
     /// platforms, and on ACPI machines the order does not change the result.
     case acsEnableAtDMAConfigure = "acs-enable-dma-configure"
+    /// P2P pages go through `dma_map_sg`/`dma_map_sgtable` (bus address for BUS_ADDR, -EREMOTEIO for a pair
+    /// that cannot), and `pci_p2pdma_map_sg_attrs` (entry count, or 0 on failure) is gone. Not modelled per
+    /// version: the mapping API models this convention for every version.
+    case p2pdmaInDMAMapSG = "p2pdma-dma-map-sg"
+    /// `pci_p2pdma_map_type(provider, dev)` is exported and keyed by `struct p2pdma_provider` (the mapping
+    /// API's `pciP2PDMAMapType`); before, it was static and took the page's `dev_pagemap`. Not modelled per
+    /// version.
+    case p2pdmaProviderMapType = "p2pdma-provider-map-type"
 }
 
 /// One row: the rule, what it does, when it came and went, and where.
@@ -143,6 +151,18 @@ public enum KernelRules {
                        commits: ["c41e2fb67e26 PCI: Enable ACS after configuring IOMMU for OF platforms"],
                        file: "drivers/pci/pci-driver.c, drivers/pci/pci.c",
                        upstream: "v7.0 (stable backports to 6.19-5.10 were reverted: 6.12.83, 6.6.135, 6.1.169)", modelled: false),
+        KernelRuleInfo(.p2pdmaInDMAMapSG,
+                       "dma_map_sg/dma_map_sgtable map P2PDMA pages themselves (bus address for BUS_ADDR, an IOVA for THRU_HOST_BRIDGE, -EREMOTEIO for NOT_SUPPORTED); before, drivers called pci_p2pdma_map_sg_attrs, which returned the entry count or 0. Not modelled per version: the mapping API follows the newer convention for every version",
+                       introduced: .linux61,
+                       commits: ["30280eee2db1 iommu/dma: support PCI P2PDMA pages in dma-iommu map_sg",
+                                 "0d06132fc84b PCI/P2PDMA: Remove pci_p2pdma_[un]map_sg()"],
+                       file: "drivers/pci/p2pdma.c, drivers/iommu/dma-iommu.c, kernel/dma/direct.c",
+                       upstream: "v6.0 (not in Debian's 6.1 source any more)", modelled: false),
+        KernelRuleInfo(.p2pdmaProviderMapType,
+                       "pci_p2pdma_map_type(provider, dev) is exported and keyed by struct p2pdma_provider; in 6.1 and 6.12 it is static and takes the page's dev_pagemap (pci_p2pdma_map_segment is the caller). Not modelled per version",
+                       introduced: .mainline,
+                       commits: ["(the p2pdma_provider series; commit not retrieved)"],
+                       file: "drivers/pci/p2pdma.c, include/linux/pci-p2pdma.h", upstream: "after v6.12", modelled: false),
         KernelRuleInfo(.cpuSupportsP2PDMA,
                        "cpu_supports_p2pdma: an AMD CPU of family 0x17 (Zen) or later allows P2P through any host bridge; before, only the whitelisted AMD Zen host bridge 1022:1450 did",
                        introduced: .linux59,
@@ -235,6 +255,7 @@ extension KernelRule {
         case .configACS, .acsConfigFromFirmwareControl, .noATSTranslationBlocking:
             [.acsControl, .groups, .p2p, .warnings, .bootLog]
         case .acsEnableAtDMAConfigure: [.acsControl, .groups]
+        case .p2pdmaInDMAMapSG, .p2pdmaProviderMapType: []
         case .cpuSupportsP2PDMA, .whitelistAMDZenHostBridge, .whitelistIntelXeonE5, .whitelistSkylakeE, .whitelistIceLakeXeon,
              .whitelistIntelAccelerators, .whitelistGoogle, .whitelistNVIDIA, .whitelistZhaoxin:
             [.p2p, .warnings]
@@ -273,7 +294,7 @@ extension KernelRules {
                 || KernelParameters.commandLineArguments(s.loaded.topology.kernel.commandLine).contains { $0.name == "pci" && ($0.value ?? "").contains("config_acs=") }
         case .noATSTranslationBlocking:
             return p.atsDisabled
-        case .acsEnableAtDMAConfigure:
+        case .acsEnableAtDMAConfigure, .p2pdmaInDMAMapSG, .p2pdmaProviderMapType:
             return false
         case .cpuSupportsP2PDMA:
             let cpu = s.loaded.topology.sockets.min { $0.id < $1.id }
