@@ -67,6 +67,13 @@ struct MapCommand: ParsableCommand {
         }
         if bad { throw ExitCode(2) }
 
+        for name in [backend] + (compare.map { [$0] } ?? []) {
+            let reason = name == .vfio ? VFIOBackend.unavailableReason(root: root) : name == .iommufd ? IOMMUFDBackend.unavailableReason(root: root) : nil
+            if let reason {
+                printError("error: --backend \(name.rawValue): \(reason)")
+                throw ExitCode(2)
+            }
+        }
         let limitPath = "\(root)/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
         let oldLimit = setDMAEntryLimit ? VFIOBackend(root: root).dmaEntryLimit() : nil
         defer { if let oldLimit { try? String(oldLimit).write(toFile: limitPath, atomically: false, encoding: .utf8) } }

@@ -106,4 +106,9 @@ if [ $skipped -gt 0 ]; then
     echo "oracle: $skipped boots skipped over the ${budget}s budget (raise --budget, or --jobs on a bigger machine)"
     [ "${ORACLE_STRICT_BUDGET:-0}" = 1 ] && [ $status -eq 0 ] && status=3
 fi
+# The mapping oracle (docs/MAPPING.md): one more boot, the mapping scripts on the guest kernel's VFIO type1
+# against the simulated backend (scripts/oracle/vfio/run.sh, about 20 s).
+"$ORACLE_SCRIPTS/vfio/run.sh" --out "$out/vfio"
+vfio_status=$?
+[ $vfio_status -gt $status ] && status=$vfio_status
 exit $status

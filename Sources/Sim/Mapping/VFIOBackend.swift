@@ -74,6 +74,15 @@ public struct VFIOBackend: MappingBackend {
 
     public init(root: String = "") { self.root = root }
 
+    /// Why this machine cannot make VFIO calls at all (not Linux, no /dev/vfio/vfio), or nil.
+    public static func unavailableReason(root: String = "") -> String? {
+        guard pciesim_vfio_available() == 1 else { return "VFIO exists only on Linux; use --backend simulated here" }
+        guard FileManager.default.fileExists(atPath: "\(root)/dev/vfio/vfio") else {
+            return "\(root)/dev/vfio/vfio does not exist: load the vfio-pci module and bind the device to it (docs/MAPPING.md)"
+        }
+        return nil
+    }
+
     /// `/sys/module/vfio_iommu_type1/parameters/dma_entry_limit` of the running kernel (nil when not loaded).
     public func dmaEntryLimit() -> Int? {
         RealKernel.readSysfs("\(root)/sys/module/vfio_iommu_type1/parameters/dma_entry_limit").flatMap { Int($0) }
@@ -200,6 +209,15 @@ public struct IOMMUFDBackend: MappingBackend {
     var buffers: [AnonymousMemory] = []
 
     public init(root: String = "") { self.root = root }
+
+    /// Why this machine cannot make iommufd calls at all (not Linux, no /dev/iommu), or nil.
+    public static func unavailableReason(root: String = "") -> String? {
+        guard pciesim_vfio_available() == 1 else { return "iommufd exists only on Linux; use --backend simulated here" }
+        guard FileManager.default.fileExists(atPath: "\(root)/dev/iommu") else {
+            return "\(root)/dev/iommu does not exist: iommufd arrived in Linux 6.2 (CONFIG_IOMMUFD; modprobe iommufd)"
+        }
+        return nil
+    }
 
     public mutating func pciP2PDMADistance(provider: Int, client: Int, verbose: Bool) -> Knowable<Int> {
         .unknown("the iommufd backend makes the user-space mapping calls only")
