@@ -4,10 +4,13 @@
 # guest with `simrun map --backend vfio --compare simulated`: each call's answer is checked against the script's
 # expectation and against the simulated backend for the same machine (docs/MAPPING.md).
 #
-#   scripts/oracle/vfio/run.sh [--out DIR]
+#   scripts/oracle/vfio/run.sh [--out DIR] [--kernel 6.1|6.12]
 #
+# --kernel 6.12 boots the newest Debian 12 backports 6.12 image (linux-image-6.12.*+deb12-amd64-unsigned) instead of
+# the 6.1 one; the simulator keeps its 6.1 rules, so the run says whether 6.12 still answers as 6.1 does.
 # simrun runs in the guest as built here (ORACLE_SIMRUN or .build-orc/debug/simrun), with the shared libraries
-# ldd names and the dynamic loader copied into the initramfs. Exit status: 0 every call matched on both
+# ldd names and the dynamic loader copied into the initramfs. ORACLE_KERNEL_PACKAGE boots another Debian kernel
+# (linux-image-6.12.113+deb12-amd64-unsigned: the scripts then judge the simulator's 6.1 rules against 6.12). Exit status: 0 every call matched on both
 # backends, 1 a mismatch or a difference, 2 a boot or harness failure. Environment: see ../lib.sh.
 set -u
 source "$(dirname "$0")/../lib.sh"
@@ -17,7 +20,17 @@ out=$ORACLE_CACHE/vfio
 while [ $# -gt 0 ]; do
     case $1 in
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --kernel)
+            case $2 in
+                6.1) ;;
+                6.12)
+                    ORACLE_KERNEL_PACKAGE=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' \
+                        | cut -d' ' -f1 | sort -V | tail -n 1)
+                    [ -n "$ORACLE_KERNEL_PACKAGE" ] || oracle_die "no linux-image-6.12 package (bookworm-backports) found" ;;
+                *) oracle_die "--kernel: 6.1 or 6.12" ;;
+            esac
+            shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) oracle_die "unknown argument $1" ;;
     esac
 done
@@ -43,10 +56,33 @@ ldd "$ORACLE_SIMRUN" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
     cp -L "$lib" "$work/oracle/lib/"
 done
 [ -e "$work/oracle/lib/ld-linux-x86-64.so.2" ] || oracle_die "ldd named no dynamic loader for $ORACLE_SIMRUN"
+# The modules with their dependencies, dependencies first: lib.sh's oracle_module_order, here also for kernels whose
+# modules are xz-compressed (Debian's 6.12: .ko.xz, which busybox insmod cannot load; unpacked on the way in).
+vfio_module_order() {
+    local -A seen=()
+    local order=()
+    visit() {
+        local name=$1 file dep
+        [ -n "${seen[$name]:-}" ] && return 0
+        seen[$name]=1
+        file=$(find "$tree/kernel" \( -name "$name.ko" -o -name "${name//_/-}.ko" -o -name "${name//-/_}.ko" \
+            -o -name "$name.ko.xz" -o -name "${name//_/-}.ko.xz" -o -name "${name//-/_}.ko.xz" \) | head -n 1)
+        [ -n "$file" ] || oracle_die "module $name not in $ORACLE_KERNEL_RELEASE"
+        for dep in $(modinfo -F depends "$file" | tr ',' ' '); do visit "$dep"; done
+        order+=("${file#$tree/}")
+    }
+    local m
+    for m in "$@"; do visit "$m"; done
+    printf '%s\n' "${order[@]}"
+}
 : > "$work/oracle/modules.order"
-for m in $(oracle_module_order vfio vfio_iommu_type1 vfio-pci e1000e); do
-    cp "$tree/$m" "$work/oracle/${m##*/}"
-    echo "${m##*/}" >> "$work/oracle/modules.order"
+for m in $(vfio_module_order vfio vfio_iommu_type1 vfio-pci e1000e); do
+    base=${m##*/}
+    case $m in
+        *.xz) base=${base%.xz}; xz -dc "$tree/$m" > "$work/oracle/$base" || oracle_die "cannot unpack $m" ;;
+        *) cp "$tree/$m" "$work/oracle/$base" ;;
+    esac
+    echo "$base" >> "$work/oracle/modules.order"
 done
 initramfs=$out/initramfs.cpio.gz
 (cd "$work" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) > "$initramfs" || oracle_die "cannot build the initramfs"
