@@ -94,10 +94,10 @@ struct MapCommand: ParsableCommand {
             var second: MappingRun?
             if let compare { second = try runScript(script, on: compare, device: bdf, roles: roles, loaded: loaded, fault: fault) }
             for (i, r) in first.results.enumerated() {
-                var line = "  \(r.call.line)".padding(toLength: 7, withPad: " ", startingAt: 0)
-                    + r.call.text.padding(toLength: 62, withPad: " ", startingAt: 0)
-                    + " " + r.answer.description.padding(toLength: 16, withPad: " ", startingAt: 0)
-                    + " expected " + r.call.expected.description.padding(toLength: 14, withPad: " ", startingAt: 0)
+                // Padded, never cut: an answer's fields (IOVA ranges) are printed whole.
+                func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
+                var line = pad("  \(r.call.line)", 7) + pad(r.call.text, 62) + " " + pad(r.answer.description, 16)
+                    + " expected " + pad(r.call.expected.description, 14)
                     + (r.matches ? " match" : " MISMATCH")
                 if let s = second?.results[i] {
                     line += s.answer == r.answer ? "  \(second!.backend) same" : "  \(second!.backend) DIFFERS: \(s.answer)"

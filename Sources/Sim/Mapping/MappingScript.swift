@@ -256,10 +256,11 @@ extension MappingScript {
         }
         var limit: Int?
         if let v = number(root, "dma-entry-limit") {
-            if v == 0 || v > UInt64(UInt32.max) { bag.error(root.line, "dma-entry-limit=\"\(v)\" must be between 1 and 0xffffffff") } else { limit = Int(v) }
+            // The kernel takes any unsigned int; the scripts stay within its default (U16_MAX), which bounds <fill>.
+            if v == 0 || v > 65535 { bag.error(root.line, "dma-entry-limit=\"\(v)\" must be between 1 and 65535") } else { limit = Int(v) }
         }
         let buffer = number(root, "buffer") ?? 0x20_0000
-        if buffer == 0 || buffer > 1 << 32 { bag.error(root.line, "buffer=\"\(root["buffer"] ?? "")\" must be between 1 and 4 GiB") }
+        if buffer == 0 || buffer > 1 << 30 { bag.error(root.line, "buffer=\"\(root["buffer"] ?? "")\" must be between 1 byte and 1 GiB") }
         if calls.isEmpty && !bag.hasErrors { bag.error(root.line, "the script has no calls") }
         try bag.throwIfErrors()
         return MappingScript(file: file, name: root["name"] ?? "", description: root.children(named: "description").first?.text ?? "",
