@@ -24,6 +24,7 @@ struct MapCommand: ParsableCommand {
     @Flag(help: "vfio backend, as root: write each script's dma-entry-limit (or the default 65535) into /sys/module/vfio_iommu_type1/parameters/dma_entry_limit before it runs, and put the old value back at the end.") var setDMAEntryLimit = false
     @Option(help: .hidden) var injectFault: String?
     @Option(help: "Root of /sys and /dev for the real backends (tests).") var root: String = ""
+    @Option(help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
         var roles: [String: BDF] = [:]
@@ -84,13 +85,16 @@ struct MapCommand: ParsableCommand {
         }
         var failed = false
         var matched = 0, total = 0
+        var jsonScripts: [JSON] = []
+        let text = format == .text
+        func say(_ line: String) { if text { print(line) } }
         for script in parsed {
             guard let bdf = roles[script.deviceRole ?? ""] else {
                 printError("\(script.file): error: the script runs on --device \(script.deviceRole.map { "\($0)=BDF" } ?? "BDF"), which was not given")
                 throw ExitCode(2)
             }
             let first = try runScript(script, on: backend, device: bdf, roles: roles, loaded: loaded, fault: compare == nil ? fault : nil)
-            print("\(script.file): \(script.name) on \(first.backend), device \(bdf)")
+            say("\(script.file): \(script.name) on \(first.backend), device \(bdf)")
             var second: MappingRun?
             if let compare { second = try runScript(script, on: compare, device: bdf, roles: roles, loaded: loaded, fault: fault) }
             for (i, r) in first.results.enumerated() {
@@ -103,9 +107,9 @@ struct MapCommand: ParsableCommand {
                     line += s.answer == r.answer ? "  \(second!.backend) same" : "  \(second!.backend) DIFFERS: \(s.answer)"
                     if !s.matches { failed = true }
                 }
-                print(line)
-                if !r.matches, let reason = r.reason { print("         \(first.backend): \(reason)") }
-                if let s = second?.results[i], s.answer != r.answer, let reason = s.reason { print("         \(second!.backend): \(reason)") }
+                say(line)
+                if !r.matches, let reason = r.reason { say("         \(first.backend): \(reason)") }
+                if let s = second?.results[i], s.answer != r.answer, let reason = s.reason { say("         \(second!.backend): \(reason)") }
             }
             total += first.results.count
             matched += first.results.count - first.mismatches.count
@@ -116,13 +120,38 @@ struct MapCommand: ParsableCommand {
                 summary += "; \(diffs.count) answered differently on \(second.backend)"
                 if !diffs.isEmpty { failed = true }
                 for d in diffs {
-                    print("  differs: \(script.file):\(d.a.call.line): \(d.a.call.text): \(first.backend) \(d.a.answer), \(second.backend) \(d.b.answer)")
+                    say("  differs: \(script.file):\(d.a.call.line): \(d.a.call.text): \(first.backend) \(d.a.answer), \(second.backend) \(d.b.answer)")
                 }
             }
-            print(summary)
+            say(summary)
+            jsonScripts.append(Self.json(first, second))
         }
-        print("map: \(matched) of \(total) calls answered as expected on \(backend.rawValue)\(compare.map { " (compared with \($0.rawValue))" } ?? "")")
+        let last = "map: \(matched) of \(total) calls answered as expected on \(backend.rawValue)\(compare.map { " (compared with \($0.rawValue))" } ?? "")"
+        say(last)
+        if !text {
+            print(JSON.object([("scripts", .array(jsonScripts)), ("calls", .int(Int64(total))), ("matched", .int(Int64(matched))),
+                               ("ok", .bool(!failed))]).serialized())
+        }
         if failed { throw ExitCode(1) }
+    }
+
+    /// A script's run (and the compared run) as JSON: every call with its answer, expectation and verdicts.
+    static func json(_ first: MappingRun, _ second: MappingRun?) -> JSON {
+        func answer(_ r: MappingCallResult) -> [(String, JSON)] {
+            [("answer", .string(r.answer.description)), ("matches", .bool(r.matches)), ("reason", r.reason.map(JSON.string) ?? .null)]
+        }
+        let calls: [JSON] = first.results.enumerated().map { i, r in
+            var fields: [(String, JSON)] = [("line", .int(Int64(r.call.line))), ("call", .string(r.call.text)),
+                                            ("expected", .string(r.call.expected.description)), ("what", r.call.what.map(JSON.string) ?? .null)]
+            fields += answer(r)
+            if let s = second?.results[i] {
+                fields.append(("compared", .object([("backend", .string(second!.backend)), ("same", .bool(s.answer == r.answer))] + answer(s))))
+            }
+            return .object(fields)
+        }
+        return .object([("file", .string(first.script.file)), ("name", .string(first.script.name)), ("backend", .string(first.backend)),
+                         ("device", .string(first.device.description)), ("compared_with", second.map { .string($0.backend) } ?? .null),
+                         ("calls", .array(calls))])
     }
 
     func runScript(_ script: MappingScript, on name: MapBackendName, device: BDF, roles: [String: BDF], loaded: LoadedTopology?,

@@ -53,3 +53,18 @@ func mapVFIOWithoutDevice() throws {
         #expect(r.stderr.contains("error: --backend \(backend): ") && r.stderr.contains(fragment), "\(r.stderr)")
     }
 }
+
+@Test("simrun map --format json: every call with its answer, expectation and the compared backend's answer")
+func mapJSON() throws {
+    let r = try simrun(["map", "mapping/type1-limit.xml"] + oracleMachine + ["--compare", "simulated", "--inject-fault", "ignore-reserved-ranges", "--format", "json"])
+    #expect(r.status == 1)
+    let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+    let scripts = object?["scripts"] as? [[String: Any]]
+    let calls = scripts?.first?["calls"] as? [[String: Any]]
+    #expect(calls?.count == 12 && object?["ok"] as? Bool == false)
+    // get-info's ranges differ (the faulty backend reserves nothing); the MSI-window map at the limit stays -ENOSPC.
+    let first = calls?.first { ($0["call"] as? String) == "get-info" }
+    #expect((first?["compared"] as? [String: Any])?["same"] as? Bool == false)
+    let msi = calls?.first { ($0["call"] as? String)?.contains("0xfee00000") == true }
+    #expect(msi?["answer"] as? String == "-ENOSPC" && (msi?["compared"] as? [String: Any])?["answer"] as? String == "-ENOSPC")
+}
