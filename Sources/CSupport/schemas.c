@@ -43,3 +43,10 @@ static const unsigned char fidelity_xsd[] = {
 };
 const unsigned char *pciesim_fidelity_xsd(void) { return fidelity_xsd; }
 size_t pciesim_fidelity_xsd_size(void) { return sizeof(fidelity_xsd) - 1; }
+
+static const unsigned char mapping_xsd[] = {
+#embed "../../mapping/mapping.xsd"
+    , 0
+};
+const unsigned char *pciesim_mapping_xsd(void) { return mapping_xsd; }
+size_t pciesim_mapping_xsd_size(void) { return sizeof(mapping_xsd) - 1; }

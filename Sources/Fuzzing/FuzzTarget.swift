@@ -29,6 +29,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case ftrace
     /// A guest's oracle report, compared with a fixed generated machine (`simrun oracle compare`).
     case oracle
+    /// Mapping script XML (`simrun map SCRIPT`): schema and the checks of every call.
+    case mapping
 
     /// What the reader made of one input.
     public enum Outcome: Sendable, Equatable {
@@ -77,6 +79,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = ImportedTopologyWriter.write(try NCCLImporter.read(bytes: bytes, file: file))
         case .ftrace:
             _ = try FtraceTrace.parse(String(decoding: bytes, as: UTF8.self), file: file)
+        case .mapping:
+            _ = try MappingScript.parse(bytes, file: file)
         case .oracle:
             let guest = try GuestReport.parse(String(decoding: bytes, as: UTF8.self), file: file)
             _ = OracleComparison(expected: FuzzMachine.shared.loaded, guest: guest).mismatches.count

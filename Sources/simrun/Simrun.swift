@@ -15,7 +15,7 @@ struct Simrun: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, Validate.self, Show.self, Generate.self, Schema.self, RouteCommand.self, GroupsCommand.self, P2PCommand.self, ConformanceCommand.self,
                       Import.self, Export.self, Oracle.self, RegressCommand.self, DiffCommand.self, SweepCommand.self,
-                      CheckTopoMCommand.self, FidelityCommand.self, FixCommand.self],
+                      CheckTopoMCommand.self, FidelityCommand.self, FixCommand.self, MapCommand.self],
         defaultSubcommand: RunCommand.self
     )
 
@@ -50,7 +50,7 @@ struct Simrun: ParsableCommand {
                     .replacingOccurrences(of: "See '\(name) --help'", with: "See 'simrun \(name) --help'")
             }
             FileHandle.standardError.write(Data((message + "\n").utf8))
-            Foundation.exit(command == RegressCommand.self || command == FidelityCommand.self ? 2 : 1)
+            Foundation.exit(command == RegressCommand.self || command == FidelityCommand.self || command == MapCommand.self ? 2 : 1)
         }
         exit(withError: error)
     }

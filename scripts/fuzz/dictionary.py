@@ -22,6 +22,7 @@ TARGETS = {
     "nccl": ([], ["Sources/Sim/Import/NCCLTopology.swift", "Sources/Sim/Import/ImportVocabulary.swift"]),
     "ftrace": ([], ["Sources/Scenarios/Files/FtraceTrace.swift"]),
     "oracle": ([], ["Sources/Sim/Oracle/GuestReport.swift"]),
+    "mapping": (["mapping/mapping.xsd"], ["Sources/Sim/Mapping/MappingScript.swift"]),
 }
 XML_READERS = {"hwloc", "nccl"}  # XML without a schema: element and attribute names come from the literals
 

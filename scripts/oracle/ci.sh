@@ -106,4 +106,12 @@ if [ $skipped -gt 0 ]; then
     echo "oracle: $skipped boots skipped over the ${budget}s budget (raise --budget, or --jobs on a bigger machine)"
     [ "${ORACLE_STRICT_BUDGET:-0}" = 1 ] && [ $status -eq 0 ] && status=3
 fi
+# The mapping oracle (docs/MAPPING.md): two more boots, the mapping scripts on the guest kernel's VFIO type1 under
+# 6.1 and 6.12 against the simulated backend (scripts/oracle/vfio/run.sh, about 20 s each).
+for kernel in 6.1 6.12; do
+    "$ORACLE_SCRIPTS/vfio/run.sh" --kernel "$kernel" --out "$out/vfio-$kernel"
+    vfio_status=$?
+    [ $vfio_status -eq 3 ] && continue   # that kernel is not in the apt sources: said, and skipped
+    [ $vfio_status -gt $status ] && status=$vfio_status
+done
 exit $status

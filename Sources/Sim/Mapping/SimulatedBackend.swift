@@ -24,6 +24,8 @@ public struct SimulatedBackend: MappingBackend {
     var iovaCursor: [Int: UInt64] = [:]
     var iovaAllocations: [Int: [UInt64: UInt64]] = [:]   // domain -> iova -> size
     public var overlapBehaviour: OverlapBehaviour = .eexist
+    /// The user-space side: which functions are bound to vfio-pci, the container and the process memory.
+    public var vfio = SimulatedVFIO()
 
     public static let pageSize: UInt64 = 4096
 

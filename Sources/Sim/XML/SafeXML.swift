@@ -173,6 +173,7 @@ public enum BuiltInSchema: String, Sendable {
     case suite
     case plan
     case fidelity
+    case mapping
 
     public var text: (pointer: UnsafePointer<UInt8>, size: Int) {
         switch self {
@@ -182,6 +183,7 @@ public enum BuiltInSchema: String, Sendable {
         case .suite: (pciesim_suite_xsd(), pciesim_suite_xsd_size())
         case .plan: (pciesim_plan_xsd(), pciesim_plan_xsd_size())
         case .fidelity: (pciesim_fidelity_xsd(), pciesim_fidelity_xsd_size())
+        case .mapping: (pciesim_mapping_xsd(), pciesim_mapping_xsd_size())
         }
     }
     /// The schema as a string (for `simrun schema`).
