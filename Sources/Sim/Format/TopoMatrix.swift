@@ -8,11 +8,15 @@ public struct TopoMatrix: Sendable, Equatable {
     public var cells: [[String]]
     /// `NIC0` -> `mlx5_0`, from the "NIC Legend" lines.
     public var nicLegend: [String: String]
+    /// `GPU3` -> 0: the "NUMA Affinity" column of each row that has a number there (GPU rows; nvidia-smi prints
+    /// none for NICs).
+    public var numaAffinity: [String: Int]
 
-    public init(names: [String], cells: [[String]], nicLegend: [String: String] = [:]) {
+    public init(names: [String], cells: [[String]], nicLegend: [String: String] = [:], numaAffinity: [String: Int] = [:]) {
         self.names = names
         self.cells = cells
         self.nicLegend = nicLegend
+        self.numaAffinity = numaAffinity
     }
 
     // MARK: - From a topology
@@ -109,6 +113,8 @@ public struct TopoMatrix: Sendable, Equatable {
         }
         var cells: [[String]?] = Array(repeating: nil, count: names.count)
         var legend: [String: String] = [:]
+        var numa: [String: Int] = [:]
+        let affinity = AffinityColumns(header: lines[h], classColumns: names.count)
         for (i, line) in lines.enumerated() where i > h {
             let ts = tokens(line)
             guard let first = ts.first else { continue }
@@ -126,12 +132,40 @@ public struct TopoMatrix: Sendable, Equatable {
                 bag.error(i + 1, "row \(first), column \(names[c]): '\(v)' is not a topo -m class (X, PIX, PXB, PHB, NODE, SYS, NV#)")
             }
             cells[row] = values
+            if let n = affinity.numa(line, tokens: Array(ts.dropFirst(names.count + 1))) { numa[first] = n }
         }
         for (r, c) in cells.enumerated() where c == nil {
             bag.error(h + 1, "column \(names[r]) has no row")
         }
         try bag.throwIfErrors()
-        return TopoMatrix(names: names, cells: cells.map { $0 ?? [] }, nicLegend: legend)
+        return TopoMatrix(names: names, cells: cells.map { $0 ?? [] }, nicLegend: legend, numaAffinity: numa)
+    }
+
+    /// Where a row's NUMA affinity is: nvidia-smi separates columns with tabs (its affinity cells may be empty,
+    /// `\t\t1\t\tN/A`), so a tab-separated paste is read by column; a paste whose tabs became spaces is read
+    /// only when every affinity column has a value (an empty one would shift the rest).
+    struct AffinityColumns {
+        /// Index of "NUMA Affinity" among the tab-separated header fields.
+        var tabIndex: Int?
+        /// Index of "NUMA Affinity" among the header's affinity columns, and how many there are.
+        var spaced: (index: Int, count: Int)?
+
+        init(header: String, classColumns: Int) {
+            let fields = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingSpaces }
+            if fields.count > 1 { tabIndex = fields.firstIndex(of: "NUMA Affinity") }
+            let known = ["CPU Affinity", "NUMA Affinity", "GPU NUMA ID"]
+            let present = known.filter { header.contains($0) }
+            if let i = present.firstIndex(of: "NUMA Affinity") { spaced = (i, present.count) }
+        }
+
+        func numa(_ line: String, tokens: [String]) -> Int? {
+            if line.contains("\t"), let i = tabIndex {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+                return i < fields.count ? Int(fields[i].trimmingSpaces) : nil
+            }
+            guard let (i, count) = spaced, tokens.count == count else { return nil }
+            return Int(tokens[i])
+        }
     }
 
     static func stripANSI(_ s: String) -> String {
@@ -165,13 +199,51 @@ public struct TopoMatrix: Sendable, Equatable {
     /// `GPU<n>` to its n-th GPU, `NIC<n>` to the device the NIC legend names (else its n-th NIC), any other name
     /// to the device of that name. Columns that map to no device are errors, as are devices the paste lacks.
     public static func compare(_ pasted: TopoMatrix, with fabric: Fabric) -> (differences: [Difference], problems: [String]) {
+        let r = compare(pasted, with: fabric, map: DeviceMap())
+        return (r.differences, r.problems)
+    }
+
+    /// Which functions the pasted names are, for a topology that does not know its GPUs and NICs (an `lspci -t`
+    /// import has no class codes), and the NUMA nodes it does not know.
+    public struct DeviceMap: Sendable, Equatable {
+        /// `GPU<n>` -> the function nvidia-smi lists as GPU n (`nvidia-smi --query-gpu=index,pci.bus_id`).
+        public var gpus: [Int: BDF]
+        /// A NIC legend name (`mlx5_0`) or `NIC<n>` -> its function.
+        public var nics: [String: BDF]
+        /// Take each GPU's root complex as on the NUMA node the paste's "NUMA Affinity" column gives that GPU
+        /// (for inputs without NUMA nodes: `lspci -t`); NODE and SYS then follow those nodes.
+        public var numaFromAffinity: Bool
+
+        public init(gpus: [Int: BDF] = [:], nics: [String: BDF] = [:], numaFromAffinity: Bool = false) {
+            self.gpus = gpus
+            self.nics = nics
+            self.numaFromAffinity = numaFromAffinity
+        }
+    }
+
+    /// `compare` with names mapped by `map` first: `notes` says what the map changed (each NUMA node taken).
+    public static func compare(_ pasted: TopoMatrix, with fabric: Fabric, map: DeviceMap)
+        -> (differences: [Difference], problems: [String], notes: [String]) {
         let (gpus, nics) = devices(fabric)
         let gpuFabric = GPUFabric(fabric.topology)
+        let e = fabric.enumeration
         var problems: [String] = []
+        var notes: [String] = []
         var function: [Int?] = []
+        func mapped(_ name: String, _ bdf: BDF, _ source: String) -> Int? {
+            if let f = e.function(at: bdf) { return f }
+            problems.append("\(name) (\(bdf), \(source)) is not a function of the topology")
+            return nil
+        }
         for name in pasted.names {
             var f: Int?
-            if name.hasPrefix("GPU"), let n = Int(name.dropFirst(3)) {
+            if name.hasPrefix("GPU"), let n = Int(name.dropFirst(3)), let bdf = map.gpus[n] {
+                f = mapped(name, bdf, "nvidia-smi's pci.bus_id")
+            } else if name.hasPrefix("NIC"), let bdf = pasted.nicLegend[name].flatMap({ map.nics[$0] }) ?? map.nics[name] {
+                f = mapped(name, bdf, "given for \(pasted.nicLegend[name] ?? name)")
+            } else if !map.gpus.isEmpty, name.hasPrefix("GPU") {
+                problems.append("\(name) is not in the GPU list (it names \(map.gpus.count) GPUs)")
+            } else if name.hasPrefix("GPU"), let n = Int(name.dropFirst(3)) {
                 f = n < gpus.count ? gpus[n] : nil
             } else if name.hasPrefix("NIC"), let n = Int(name.dropFirst(3)) {
                 if let legend = pasted.nicLegend[name] {
@@ -188,19 +260,45 @@ public struct TopoMatrix: Sendable, Equatable {
             }
             function.append(f)
         }
-        let mapped = Set(function.compactMap { $0 })
-        if gpus.count > pasted.names.filter({ $0.hasPrefix("GPU") }).count {
-            problems.append("the topology has \(gpus.count) GPUs, topo -m lists \(pasted.names.filter { $0.hasPrefix("GPU") }.count)")
+        let listed = Set(function.compactMap { $0 })
+        let pastedGPUs = pasted.names.filter { $0.hasPrefix("GPU") }.count
+        if map.gpus.isEmpty, gpus.count > pastedGPUs {
+            problems.append("the topology has \(gpus.count) GPUs, topo -m lists \(pastedGPUs)")
+        } else if map.gpus.count > pastedGPUs {
+            problems.append("the GPU list names \(map.gpus.count) GPUs, topo -m lists \(pastedGPUs)")
         }
-        for f in nics where !mapped.contains(f) && pasted.names.contains(where: { $0.hasPrefix("NIC") }) {
+        for f in nics where !listed.contains(f) && pasted.names.contains(where: { $0.hasPrefix("NIC") }) {
             problems.append("NIC \(fabric.name(f)) of the topology is not in topo -m")
+        }
+        // NUMA nodes from the paste, by root complex.
+        var numa: [Int: Int] = [:]
+        if map.numaFromAffinity {
+            for (c, name) in pasted.names.enumerated() where name.hasPrefix("GPU") {
+                guard let f = function[c] else { continue }
+                let rc = e.functions[f].rootComplex
+                let rcName = fabric.topology.rootComplexes[rc].name
+                guard let node = pasted.numaAffinity[name] else {
+                    problems.append("\(name) has no NUMA Affinity in topo -m: root complex \(rcName) keeps the topology's socket")
+                    continue
+                }
+                if let other = numa[rc] {
+                    if other != node { problems.append("\(name): topo -m gives NUMA node \(node), another GPU on root complex \(rcName) \(other)") }
+                    continue
+                }
+                numa[rc] = node
+                notes.append("\(name): root complex \(rcName) taken as NUMA node \(node) (topo -m's NUMA Affinity; the topology says socket \(fabric.topology.rootComplexes[rc].socket))")
+            }
         }
         var differences: [Difference] = []
         for (r, fr) in function.enumerated() {
             guard let fr else { continue }
             for (c, fc) in function.enumerated() {
                 guard let fc, c < pasted.cells[r].count else { continue }
-                let ours = fabric.topoMatrixClass(fr, fc, gpuFabric: gpuFabric)
+                var ours = fabric.topoMatrixClass(fr, fc, gpuFabric: gpuFabric)
+                if case .pcie(let p) = ours, p == .node || p == .sys,
+                   let na = numa[e.functions[fr].rootComplex], let nb = numa[e.functions[fc].rootComplex] {
+                    ours = .pcie(na == nb ? .node : .sys)
+                }
                 let theirs = pasted.cells[r][c]
                 let same = theirs == "X" ? fr == fc : TopoMatrixClass(cell: theirs) == ours
                 if !same {
@@ -208,6 +306,51 @@ public struct TopoMatrix: Sendable, Equatable {
                 }
             }
         }
-        return (differences, problems)
+        return (differences, problems, notes)
+    }
+
+    /// The GPUs of `nvidia-smi --query-gpu=index,pci.bus_id --format=csv` (other columns may be there too, and
+    /// `noheader` output of the bus id alone): GPU n -> its function. nvidia-smi writes an 8-digit domain
+    /// (`00000001:04:00.0`); PCI segments are its low 16 bits. Errors name the line.
+    public static func gpuList(_ text: String, file: String) throws(DiagnosticError) -> [Int: BDF] {
+        var bag = DiagnosticBag(file: file)
+        let rows = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { (line: $0.offset + 1, cells: $0.element.split(separator: ",").map { $0.trimmingSpaces }) }
+            .filter { !($0.cells.count == 1 && $0.cells[0].isEmpty) && !$0.cells.isEmpty }
+        guard let first = rows.first else {
+            bag.error(1, "no GPU list (nvidia-smi --query-gpu=index,pci.bus_id --format=csv output) found")
+            throw DiagnosticError(bag.sorted)
+        }
+        var busColumn = 0
+        var indexColumn: Int?
+        var body = rows[...]
+        if let b = first.cells.firstIndex(where: { $0 == "pci.bus_id" || $0 == "gpu_bus_id" }) {
+            busColumn = b
+            indexColumn = first.cells.firstIndex(of: "index")
+            body = rows.dropFirst()
+        } else if first.cells.count != 1 || BDF(first.cells[0]) == nil {
+            bag.error(first.line, "no pci.bus_id column in the header (expected nvidia-smi --query-gpu=index,pci.bus_id --format=csv output)")
+            throw DiagnosticError(bag.sorted)
+        }
+        var gpus: [Int: BDF] = [:]
+        for (k, row) in body.enumerated() {
+            guard busColumn < row.cells.count, let bdf = BDF(row.cells[busColumn]) else {
+                bag.error(row.line, "no PCI bus id in column \(busColumn + 1)")
+                continue
+            }
+            var n = k
+            if let i = indexColumn {
+                guard i < row.cells.count, let v = Int(row.cells[i]) else {
+                    bag.error(row.line, "no GPU index in column \(i + 1)")
+                    continue
+                }
+                n = v
+            }
+            if gpus[n] != nil { bag.error(row.line, "GPU \(n) is listed twice") }
+            gpus[n] = bdf
+        }
+        if gpus.isEmpty, !bag.hasErrors { bag.error(first.line, "the GPU list has a header but no GPU") }
+        try bag.throwIfErrors()
+        return gpus
     }
 }

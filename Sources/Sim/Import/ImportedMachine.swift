@@ -68,6 +68,9 @@ public struct ImportedFunction: Sendable, Hashable {
     public var parent: BDF?
     /// Line in the source file, for diagnostics (nil for sysfs).
     public var line: Int?
+    /// The file `line` is in when it is not the machine's origin (an `lspci -tv` tree given as a file of its own);
+    /// nil: the origin.
+    public var file: String?
     public var id: PCIID?
     public var subsystemID: PCIID?
     /// 24-bit class code (base, sub, prog-if).

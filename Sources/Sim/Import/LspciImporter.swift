@@ -127,6 +127,7 @@ public enum LspciImporter {
         for bdf in only {
             let e = tree.entries[bdf]!
             var f = ImportedFunction(bdf: bdf, line: e.line)
+            f.file = file
             f.isTreeOnly = true
             f.id = LspciParser.lastID(in: Substring(e.label))
             if let sec = e.secondary {

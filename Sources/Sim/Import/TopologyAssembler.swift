@@ -106,13 +106,14 @@ struct AssemblyState {
     var unknown: [ImportedFact: [BDF]] = [:]
     /// VF BARs left out of root complexes with explicit addresses (restored when addresses are dropped).
     var droppedVFBars: [Int: [BAR]] = [:]
-    var dropped: [(BDF, String, Int?)] = []
+    /// Functions left out: BDF, reason, and where the input lists it.
+    var dropped: [(BDF, String, ImportLocation)] = []
     /// Root complexes whose addresses were left to enumeration because some BARs had none.
     var addressesDropped: [String] = []
     /// Function-0 placeholders added because the input lacks them (PCI requires function 0).
     var placeholders: [BDF] = []
     /// Functions dropped as listed twice.
-    var duplicates: [(BDF, Int?)] = []
+    var duplicates: [(BDF, ImportLocation)] = []
     /// Per-device notes that changed or guessed a fact, already reported as warnings (for the summary).
     var changedFunctions = Set<BDF>()
 
@@ -172,8 +173,8 @@ struct AssemblyState {
                 continue
             }
             if functions[f.bdf] != nil {
-                bag.warning(f.line, "function \(f.bdf) is listed twice; the first listing is used")
-                duplicates.append((f.bdf, f.line))
+                warn(f, "function \(f.bdf) is listed twice; the first listing is used")
+                duplicates.append((f.bdf, location(f)))
                 continue
             }
             functions[f.bdf] = f
@@ -196,7 +197,7 @@ struct AssemblyState {
                 if functions[p] != nil {
                     children[p, default: []].append(bdf)
                 } else {
-                    dropped.append((bdf, "its upstream bridge \(p) is not in the input", f.line))
+                    dropped.append((bdf, "its upstream bridge \(p) is not in the input", location(f)))
                 }
             } else {
                 rootBus[RootKey(segment: bdf.segment, bus: bdf.bus), default: []].append(bdf)
@@ -210,6 +211,7 @@ struct AssemblyState {
     mutating func addPlaceholder(_ device: BDF, beside first: BDF) {
         guard let sibling = functions[first] else { return }
         var p = ImportedFunction(bdf: device, parent: sibling.parent, line: sibling.line)
+        p.file = sibling.file
         p.isPlaceholder = true
         p.isPCIe = sibling.isPCIe
         p.acsKnown = true
@@ -217,14 +219,14 @@ struct AssemblyState {
         p.assumptions.append("not in the input: a placeholder for function 0, which PCI requires for \(first) to be found; its real ID, class and capabilities are unknown")
         functions[device] = p
         placeholders.append(device)
-        bag.warning(sibling.line, "\(first): function 0 of its device (\(device)) is not in the input; a placeholder function 0 (ID ffff:ffff, generic endpoint) is added so \(first) keeps its number")
+        warn(sibling, "\(first): function 0 of its device (\(device)) is not in the input; a placeholder function 0 (ID ffff:ffff, generic endpoint) is added so \(first) keeps its number")
     }
 
     /// Every note that guessed, changed or dropped a fact of a function is a warning at the function's line.
     mutating func reportChanges(_ f: ImportedFunction, _ notes: [String]) {
         guard !notes.isEmpty else { return }
         changedFunctions.insert(f.bdf)
-        for n in notes { bag.warning(f.line, "\(f.bdf): \(n)") }
+        for n in notes { warn(f, "\(f.bdf): \(n)") }
     }
 
     func subtreeSize(_ bdf: BDF) -> Int {
@@ -232,14 +234,29 @@ struct AssemblyState {
     }
 
     mutating func drop(_ bdf: BDF, _ reason: String) {
-        dropped.append((bdf, reason, functions[bdf]?.line))
+        dropped.append((bdf, reason, location(functions[bdf])))
+    }
+
+    /// Where the input lists a function: its line, in the tree file when it came from a tree given apart.
+    func location(_ f: ImportedFunction?) -> ImportLocation {
+        ImportLocation(file: f?.file ?? machine.origin, line: f?.line)
+    }
+
+    /// A warning at a function's line, in the file that line is in (a warning about a function known only from
+    /// a separate `lspci -tv` file names that file, not the `-vvv` one).
+    mutating func warn(_ f: ImportedFunction?, _ text: String) {
+        warn(at: location(f), text)
+    }
+
+    mutating func warn(at place: ImportLocation, _ text: String) {
+        bag.append(contentsOf: [Diagnostic(file: place.file, line: place.line, severity: .warning, message: text)])
     }
 
     mutating func reportDropped() {
-        for (bdf, reason, line) in dropped {
+        for (bdf, reason, place) in dropped {
             let below = subtreeSize(bdf)
             let tail = below > 0 ? " (with the \(below) function\(below == 1 ? "" : "s") below it)" : ""
-            bag.warning(line, "\(bdf) left out\(tail): \(reason)")
+            warn(at: place, "\(bdf) left out\(tail): \(reason)")
         }
     }
 
@@ -686,8 +703,8 @@ struct AssemblyState {
             }
             // At the line of the first function concerned (sysfs functions have none).
             let known = functions
-            let line = unknown[fact]?.lazy.compactMap { known[$0]?.line }.first
-            bag.warning(line, "\(fact.defaultText) for \(what)")
+            let first = unknown[fact]?.lazy.compactMap { known[$0] }.first { $0.line != nil }
+            warn(first, "\(fact.defaultText) for \(what)")
             assumptions.append("\(fact.defaultText) (\(what))")
         }
         if topology.devices.isEmpty && topology.rootComplexes.allSatisfy({ $0.hostBridgeID == nil }) {
@@ -745,13 +762,15 @@ struct AssemblyState {
     /// What came through: functions read, placed, dropped (each with its reason), and how many facts were
     /// guessed or changed (issue #17: nothing silently lost).
     func summary(warnings: [Diagnostic]) -> ImportSummary {
+        /// A file named in the summary only when it is not the import's own.
+        func other(_ file: String) -> String? { file == machine.origin ? nil : file }
         var lost: [ImportSummary.Loss] = machine.leftOut.map { .init(bdf: $0.bdf, reason: $0.reason, line: $0.line) }
-        lost += duplicates.map { .init(bdf: $0.0, reason: "listed twice", line: $0.1) }
-        for (bdf, reason, line) in dropped {
-            lost.append(.init(bdf: bdf, reason: reason, line: line))
+        lost += duplicates.map { .init(bdf: $0.0, reason: "listed twice", line: $0.1.line, file: other($0.1.file)) }
+        for (bdf, reason, place) in dropped {
+            lost.append(.init(bdf: bdf, reason: reason, line: place.line, file: other(place.file)))
             var stack = children[bdf] ?? []
             while let b = stack.popLast() {
-                lost.append(.init(bdf: b, reason: "below \(bdf), which was left out", line: functions[b]?.line))
+                lost.append(.init(bdf: b, reason: "below \(bdf), which was left out", line: functions[b]?.line, file: functions[b]?.file))
                 stack += children[b] ?? []
             }
         }
@@ -769,15 +788,15 @@ struct AssemblyState {
     /// A validation error of the written topology, told in the input's terms: the functions whose generated names
     /// it mentions, with their BDF and line in the input.
     func inputCause(_ error: Diagnostic) -> Diagnostic {
-        var causes: [(BDF, Int?)] = []
+        var causes: [(BDF, ImportLocation)] = []
         for (index, device) in topology.devices.enumerated() where error.message.contains("'\(device.name)'") {
-            if index < functionOf.count, let bdf = functionOf[index] { causes.append((bdf, functions[bdf]?.line)) }
+            if index < functionOf.count, let bdf = functionOf[index] { causes.append((bdf, location(functions[bdf]))) }
         }
         guard let first = causes.first else {
             return Diagnostic(file: machine.origin, line: nil, severity: .note, message: error.message)
         }
-        let named = causes.map { "\($0.0)\($0.1.map { " (line \($0))" } ?? "")" }.joined(separator: ", ")
-        return Diagnostic(file: machine.origin, line: first.1, severity: .note, message: "\(named): \(error.message)")
+        let named = causes.map { "\($0.0)\($0.1.text(origin: machine.origin).map { " (\($0))" } ?? "")" }.joined(separator: ", ")
+        return Diagnostic(file: first.1.file, line: first.1.line, severity: .note, message: "\(named): \(error.message)")
     }
 
     mutating func note(_ text: String) {
@@ -808,6 +827,14 @@ public struct ImportSummary: Sendable, Hashable {
         public var bdf: BDF
         public var reason: String
         public var line: Int?
+        /// The file the line is in when it is not the import's origin (a separate `lspci -tv` file).
+        public var file: String?
+        public init(bdf: BDF, reason: String, line: Int?, file: String? = nil) {
+            self.bdf = bdf
+            self.reason = reason
+            self.line = line
+            self.file = file
+        }
     }
     /// Functions the input lists (VFs and functions the reader could not keep included).
     public var read: Int
@@ -844,7 +871,10 @@ public struct ImportSummary: Sendable, Hashable {
         func n(_ k: Int, _ word: String) -> String { "\(k) \(word)\(k == 1 ? "" : "s")" }
         var s = "\(n(read, "function")) read, \(placed) placed, \(dropped.count) dropped"
         if !dropped.isEmpty {
-            s += ": " + dropped.prefix(8).map { "\($0.bdf)\($0.line.map { " (line \($0))" } ?? "") \($0.reason)" }.joined(separator: "; ")
+            s += ": " + dropped.prefix(8).map { loss in
+                let place = loss.line.map { line in loss.file.map { "\($0):\(line)" } ?? "line \(line)" }
+                return "\(loss.bdf)\(place.map { " (\($0))" } ?? "") \(loss.reason)"
+            }.joined(separator: "; ")
             if dropped.count > 8 { s += "; and \(dropped.count - 8) more" }
         }
         var extra: [String] = []
@@ -868,5 +898,17 @@ public enum ImportedTopologyWriter {
             lines += result.assumptions.map { "  - " + $0 }
         }
         return TopologyWriter.write(result.topology, comment: lines.joined(separator: "\n     "))
+    }
+}
+
+
+/// Where an imported fact comes from: a file and a line in it (nil for sources without lines, sysfs).
+struct ImportLocation: Hashable, Sendable {
+    var file: String
+    var line: Int?
+
+    /// `line 12` in the import's own file, `tree.txt:12` in another; nil without a line.
+    func text(origin: String) -> String? {
+        line.map { file == origin ? "line \($0)" : "\(file):\($0)" }
     }
 }
