@@ -86,7 +86,7 @@ field() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1; }
         drv=${l%/*}
         echo "driver ${drv##*/} ${l##*/}"
     done
-    dmesg | grep -iE 'acs|iommu|dmar|p2p' | sed 's/^\[[^]]*\] //; s/^/log /'
+    dmesg | grep -iE 'acs|iommu|dmar|p2p|AMD-Vi|ATS is disabled|Unknown option|Malformed early option|option ignored' | sed 's/^\[[^]]*\] //; s/^/log /'
     read -r up _ < /proc/uptime
     echo "uptime $up"
     echo "ORACLE-END"

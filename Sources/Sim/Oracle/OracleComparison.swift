@@ -238,14 +238,32 @@ public struct OracleComparison: Sendable {
     }
 
     /// The kernel log lines both sides are held to: a device's lines about ACS and IOMMU groups
-    /// (`pci 0000:00:02.0: disabled ACS redirect`), the PCI command line parser's lines about ACS
-    /// (`PCI: Can't parse disable_acs_redir parameter: ...`, `PCI: Unknown option `config_acs=...'`) and
-    /// `intel_iommu=` taking effect (`DMAR: IOMMU enabled`).
+    /// (`pci 0000:00:02.0: disabled ACS redirect`), every line of the PCI command line parser
+    /// (`PCI: Can't parse disable_acs_redir parameter: ...`, `PCI: Unknown option `config_acs=...'`,
+    /// `PCIe: ATS is disabled`), what the early parameters' walk rejects (`Malformed early option 'iommu'`,
+    /// `nodac option ignored.`) and what `intel_iommu=` and `amd_iommu=` print (`DMAR: IOMMU enabled`,
+    /// `DMAR: Unknown option - '...'`, `AMD-Vi: amd_iommu=fullflush deprecated; ...`): KernelCommandLine.swift.
     static func isComparedLogLine(_ line: String) -> Bool {
         if line.hasPrefix("pci ") { return line.contains("ACS") || line.contains("iommu group") }
-        if line.hasPrefix("PCI: ") { return line.contains("ACS") || line.contains("acs") }
-        return line == "DMAR: IOMMU enabled" || line == "DMAR: IOMMU disabled"
+        if line.hasPrefix("PCI: ") { return line.contains("ACS") || line.contains("acs") || line.hasPrefix("PCI: Unknown option `") }
+        if line == "PCIe: ATS is disabled" || line.hasPrefix("Malformed early option '") { return true }
+        if line.hasSuffix(" option ignored."), ["forcesac", "allowdac", "nodac"].contains(where: { line.hasPrefix($0 + " ") }) { return true }
+        if line.hasPrefix("DMAR: ") { return commandLineDMARLines.contains(line) || line.hasPrefix("DMAR: Unknown option - '") }
+        if line.hasPrefix("AMD-Vi: ") {
+            return line.hasPrefix("AMD-Vi: Unknown option - '") || line.hasPrefix("AMD-Vi: amd_iommu=fullflush deprecated")
+                || line.hasPrefix("AMD-Vi: Restricting V1 page-sizes")
+        }
+        return false
     }
+
+    /// `intel_iommu_setup`'s lines (drivers/iommu/intel/iommu.c, 6.1 and 6.12).
+    static let commandLineDMARLines: Set<String> = [
+        "DMAR: IOMMU enabled", "DMAR: IOMMU disabled", "DMAR: Disable GFX device mapping",
+        "DMAR: Disable integrated GPU device mapping", "DMAR: intel_iommu=forcedac deprecated; use iommu.forcedac instead",
+        "DMAR: intel_iommu=strict deprecated; use iommu.strict=1 instead", "DMAR: Disable supported super page",
+        "DMAR: Enable scalable mode if hardware supports", "DMAR: Scalable mode is disallowed",
+        "DMAR: Intel-IOMMU: not forcing on after tboot. This could expose security risk for tboot",
+    ]
 
     static func classText(_ c: UInt32?) -> String { c.map { "0x" + hex($0, 6) } ?? "?" }
 
