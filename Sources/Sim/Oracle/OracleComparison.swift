@@ -86,6 +86,10 @@ public struct OracleComparison: Sendable {
         public var kernelID: PCIID?
         public var simulatorClass: UInt32?
         public var kernelClass: UInt32?
+        /// Subsystem IDs (0000:0000 for none); nil where a side does not say (the host bridge's is not in the
+        /// topology; older guest reports have none).
+        public var simulatorSubsystem: PCIID?
+        public var kernelSubsystem: PCIID?
         public var simulatorGroup: Int?
         public var kernelGroup: Int?
         /// ACS capability and control word after boot (nil: no ACS capability).
@@ -141,6 +145,7 @@ public struct OracleComparison: Sendable {
             if let d = fn.device {
                 let device = t.devices[d]
                 row.simulatorClass = device.effectiveClassCode
+                row.simulatorSubsystem = device.subsystemID ?? PCIID(vendor: 0, device: 0)
                 if let acs = device.acs, let word = semantics.acsControlWord[f] {
                     row.simulatorACS = (acs.capability.rawValue, word)
                 }
@@ -167,6 +172,7 @@ public struct OracleComparison: Sendable {
             row.inKernel = true
             row.kernelID = d.id
             row.kernelClass = d.classCode
+            row.kernelSubsystem = d.subsystemID
             row.kernelGroup = d.group
             row.kernelACS = d.acs.map { ($0.capability, $0.control) }
             row.kernelP2PMem = d.p2pmem != nil
@@ -189,6 +195,9 @@ public struct OracleComparison: Sendable {
             if row.simulatorID != row.kernelID || row.simulatorClass != row.kernelClass {
                 mismatch(.device, row, "\(row.simulatorID.map(\.description) ?? "?") class \(Self.classText(row.simulatorClass))",
                          "\(row.kernelID.map(\.description) ?? "?") class \(Self.classText(row.kernelClass))")
+            }
+            if let sim = row.simulatorSubsystem, let ker = row.kernelSubsystem, sim != ker {
+                mismatch(.device, row, "subsystem \(sim)", "subsystem \(ker)")
             }
             switch options.groups {
             case .numbers:
