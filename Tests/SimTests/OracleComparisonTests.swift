@@ -38,6 +38,12 @@ struct OracleFixture: Sendable, CustomTestStringConvertible {
     static let multifunctionNoACS = OracleFixture(file: "mf-root-ports-no-acs-intel_iommu-on.txt",
                                                   topology: "scripts/oracle/cases/mf-root-ports-no-acs.xml")
     static let noATS = OracleFixture(file: "mf-root-ports-acs-noats.txt", topology: "scripts/oracle/cases/mf-root-ports-acs.xml")
+    // The command line as the kernel parses it (issue #20), and the export's subsystem IDs and PCIe-to-PCI bridges.
+    static let quotedRedirect = OracleFixture(file: "g05-quoted-disable_acs_redir.txt", topology: "Tests/SimTests/Fixtures/Oracle/g05.xml")
+    static let usedac = OracleFixture(file: "vm-flat-iommu-usedac-off.txt", topology: "topologies/vm-flat.xml")
+    static let noATSPrefix = OracleFixture(file: "mf-root-ports-acs-noats-1.txt", topology: "scripts/oracle/cases/mf-root-ports-acs.xml")
+    static let subsystemIDs = OracleFixture(file: "subsystem-ids-disable_acs_redir.txt", topology: "scripts/oracle/cases/subsystem-ids.xml")
+    static let pciePCIBridge = OracleFixture(file: "pcie-pci-bridge-disable_acs_redir.txt", topology: "scripts/oracle/cases/pcie-pci-bridge.xml")
 }
 
 /// Replaces exact lines of a report (an empty replacement drops the line's content), so a test can falsify
@@ -126,6 +132,7 @@ struct GuestReportTests {
 struct OracleComparisonTests {
     @Test("captured Debian 6.1 boots agree with the simulator", arguments: [
         OracleFixture.vmFlatOn, .vmFlatOff, .vmFlatRedirect, .multifunctionNoACS,
+        .quotedRedirect, .usedac, .noATSPrefix, .subsystemIDs, .pciePCIBridge,
     ])
     func capturedBootsMatch(_ fixture: OracleFixture) throws {
         let c = try fixture.compare()
@@ -224,6 +231,26 @@ struct OracleComparisonTests {
     func noATS() throws {
         let c = try OracleFixture.noATS.compare()
         #expect(c.matches, "\(c.text)")
+    }
+
+    @Test("the kernel's command line lines are compared: a quoted device, usedac, noats=1")
+    func commandLineLines() throws {
+        let quoted = try OracleFixture.quotedRedirect.compare(replacingLine("log PCI: Can't parse disable_acs_redir parameter: \"0000:00:01.0\"", with: "log (removed)"))
+        #expect(quoted.mismatches.map(\.description) == ["log: simulator logs \"PCI: Can't parse disable_acs_redir parameter: \"0000:00:01.0\"\", kernel does not"])
+        let usedac = try OracleFixture.usedac.compare(replacingLine("log Malformed early option 'iommu'", with: "log (removed)"))
+        #expect(usedac.mismatches.map(\.description) == ["log: simulator logs \"Malformed early option 'iommu'\", kernel does not"])
+        let ats = try OracleFixture.noATSPrefix.compare(replacingLine("log PCIe: ATS is disabled", with: "log (removed)"))
+        #expect(ats.mismatches.map(\.description) == ["log: simulator logs \"PCIe: ATS is disabled\", kernel does not"])
+    }
+
+    @Test("subsystem IDs are compared; a pci:vvvv:dddd:ssss:ssss match shows in the log")
+    func subsystems() throws {
+        let c = try OracleFixture.subsystemIDs.compare(replacingLine("device 0000:01:00.0 id=8086:10d3 subsys=1028:0abc class=0x020000 p2pmem=none",
+                                                                     with: "device 0000:01:00.0 id=8086:10d3 subsys=1028:0abd class=0x020000 p2pmem=none"))
+        #expect(c.mismatches.map(\.description) == ["device 0000:01:00.0 (nicdell): simulator subsystem 1028:0abc, kernel subsystem 1028:0abd"])
+        let r = try OracleFixture.subsystemIDs.report()
+        #expect(r.kernelLog.contains("pci 0000:01:00.0: cannot disable ACS redirect for this hardware as it does not have ACS capabilities"))
+        #expect(!r.kernelLog.contains { $0.hasPrefix("pci 0000:02:00.0: cannot disable") })
     }
 
     @Test("the verdict as JSON")

@@ -45,12 +45,16 @@ struct P2PDMARecord: Sendable {
     var boots: [Boot] = []
     var pairs: [Pair] = []
 
-    static let directory = repositoryRoot.appendingPathComponent("scripts/oracle/p2pdma/records")
+    static let directory = repositoryRoot.appendingPathComponent("scripts/oracle/p2pdma")
 
-    /// The record files, sorted.
-    static let files: [String] = {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".txt") }.sorted()
-    }()
+    /// The record directories, one per kernel: 6.1's `records/` and 6.12's `records-6.12/`.
+    static let kernelDirectories = ["records", "records-6.12"]
+
+    /// The record files of both kernels (`records/g05.txt`, `records-6.12/g05.txt`), sorted.
+    static let files: [String] = kernelDirectories.flatMap { sub in
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent(sub).path)) ?? [])
+            .filter { $0.hasSuffix(".txt") }.sorted().map { sub + "/" + $0 }
+    }
 
     init(file: String) throws {
         self.file = file
@@ -111,12 +115,12 @@ struct P2PDMARecord: Sendable {
     }
 
     /// The simulator booted with a record's command line (less console= and panic=, as the oracle does) and
-    /// the kernel's rules (6.1.* follows Linux 6.1).
+    /// the rules of the release the record names (6.1.* follows Linux 6.1, 6.12.* Linux 6.12).
     func semantics(_ machine: LoadedTopology, commandLine: String) -> Semantics {
         let kept = commandLine.split(separator: " ").filter { arg in
             !["console=", "panic=", "loglevel=", "rdinit=", "earlyprintk="].contains { arg.hasPrefix($0) } && arg != "quiet"
         }.joined(separator: " ")
-        let version: KernelVersion = release.hasPrefix("6.1.") ? .linux61 : .mainline
+        let version = KernelVersion(parsing: release) ?? .mainline
         return Semantics(machine, options: SemanticsOptions(kernel: KernelConfiguration(commandLine: kept, version: version)))
     }
 }
@@ -125,11 +129,13 @@ struct P2PDMARecord: Sendable {
 struct OracleP2PDMATests {
     @Test("the records exist, name their kernel and topology, and hold pairs")
     func recordsExist() throws {
-        #expect(P2PDMARecord.files.count >= 3, "no records in scripts/oracle/p2pdma/records (run record.sh)")
+        for sub in P2PDMARecord.kernelDirectories {
+            #expect(P2PDMARecord.files.filter { $0.hasPrefix(sub + "/") }.count >= 3, "no records in scripts/oracle/p2pdma/\(sub) (run record.sh)")
+        }
         var pairs = 0
         for file in P2PDMARecord.files {
             let record = try P2PDMARecord(file: file)
-            #expect(record.release.hasPrefix("6.1."), "\(file): kernel \(record.release)")
+            #expect(record.release.hasPrefix(file.hasPrefix("records-6.12/") ? "6.12." : "6.1."), "\(file): kernel \(record.release)")
             #expect(!record.topology.isEmpty, "\(file): no topology")
             #expect(!record.boots.isEmpty && !record.pairs.isEmpty, "\(file): no boots or pairs")
             pairs += record.pairs.count

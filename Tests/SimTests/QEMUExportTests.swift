@@ -171,8 +171,9 @@ struct QEMUExportTests {
               <endpoint name="gpu" class="gpu" id="10de:2330"><bar index="0" size="16M" bits="32"/></endpoint>
             </root-port>
             <root-port id="1b36:000c">
-              <pci-bridge name="br" id="1b36:000e"><endpoint name="old" id="8086:100e" pcie="false"/></pci-bridge>
+              <pci-bridge name="br" id="1b36:000e"><endpoint name="old" class="gpu" id="10de:0f00" pcie="false"/></pci-bridge>
             </root-port>
+            <pci-bridge name="rootbr" id="1b36:000e"/>
             <root-port id="1b36:000c">
               <endpoint name="vfnic" class="nic" id="8086:10d3">
                 <bar index="0" size="128K" bits="32"/>
@@ -185,11 +186,59 @@ struct QEMUExportTests {
         let messages = qemuExportErrors(try loadQEMUTopology(many)).map(\.message)
         #expect(messages.count == 6, "\(messages)")
         #expect(messages.contains { $0.hasPrefix("'gpu' (gpu, 10de:2330) has no QEMU device model here") })
-        #expect(messages.contains { $0.hasPrefix("'br' is a PCIe-to-PCI bridge") })
+        #expect(messages.contains { $0.hasPrefix("'rootbr' is a PCIe-to-PCI bridge on the root bus") })
         #expect(messages.contains { $0.hasPrefix("'vfnic' has SR-IOV") })
-        #expect(messages.contains { $0.hasPrefix("'conv' (generic, 8086:100e) has no QEMU device model") })
-        #expect(messages.contains { $0.hasPrefix("'old' (generic, 8086:100e) has no QEMU device model") })
+        #expect(messages.contains { $0.hasPrefix("'conv' (8086:100e) is QEMU's conventional e1000, which the export puts only below a PCIe-to-PCI bridge") })
+        #expect(messages.contains { $0.hasPrefix("'old' (gpu, 10de:0f00) has no QEMU device model") })
         #expect(messages.contains("'atf' (1234:5678) is at 0000:00:1f.0, where q35 has its ICH9 function 8086:2918"))
+    }
+
+    @Test("a PCIe-to-PCI bridge is pcie-pci-bridge with e1000, virtio and NVMe below; the guest's functions are conventional where QEMU's are")
+    func pciePCIBridge() throws {
+        let loaded = try loadQEMUTopology(q35Topology("""
+            <root-port id="1b36:000c" acs-cap="SV TB RR CR UF DT">
+              <pci-bridge name="br" id="1b36:000e">
+                <endpoint name="old" class="nic" id="8086:100e" pcie="false" device="1"/>
+                <endpoint name="vnet" class="nic" id="1af4:1041" device="2"/>
+                <endpoint name="nv" class="nvme" id="1b36:0010" pcie="false" device="3"/>
+              </pci-bridge>
+            </root-port>
+            """))
+        let m = try QEMUExport.machine(loaded)
+        let devices = qemuDevices(m)
+        #expect(devices.contains { $0.hasPrefix("pcie-pci-bridge,id=br,bus=") && $0.hasSuffix(",addr=00.0") })
+        #expect(devices.contains("e1000,bus=br,addr=01.0"))
+        #expect(devices.contains("virtio-net-pci,bus=br,addr=02.0,disable-legacy=on"))
+        #expect(devices.contains { $0.hasPrefix("nvme,bus=br,addr=03.0,") })
+        let g = m.guestTopology
+        func guest(_ name: String) throws -> Device { g.devices[try #require(g.deviceIndex(named: name))] }
+        #expect(try guest("br").acs == nil)
+        #expect(try guest("br").bars == [BAR(index: 0, size: 256)])
+        #expect(try guest("old").isPCIe == false)
+        #expect(try guest("vnet").isPCIe == false)
+        #expect(try guest("nv").isPCIe == true)   // QEMU's nvme keeps its PCIe capability on a conventional bus
+        #expect(m.approximations.contains { $0.message.contains("'vnet' is a PCIe function below a PCIe-to-PCI bridge") })
+        #expect(m.approximations.contains { $0.message.contains("'nv' is a conventional function below a PCIe-to-PCI bridge") })
+    }
+
+    @Test("subsystem IDs: e1000e takes the topology's, other models keep QEMU's, which the guest topology has")
+    func subsystemIDs() throws {
+        let loaded = try loadQEMUTopology(q35Topology("""
+            <root-port id="1b36:000c"><endpoint name="dell" class="nic" id="8086:10d3" subsystem="1028:0abc"/></root-port>
+            <root-port id="1b36:000c"><endpoint name="plain" class="nic" id="8086:10d3"/></root-port>
+            <root-port id="1b36:000c"><endpoint name="nv" class="nvme" id="1b36:0010" subsystem="144d:a801"/></root-port>
+            """))
+        let m = try QEMUExport.machine(loaded)
+        #expect(qemuDevices(m).contains { $0.hasPrefix("e1000e,") && $0.hasSuffix(",subsys_ven=0x1028,subsys=0x0abc") })
+        let g = m.guestTopology
+        func sub(_ name: String) -> PCIID? { g.deviceIndex(named: name).flatMap { g.devices[$0].subsystemID } }
+        #expect(sub("dell") == PCIID(vendor: 0x1028, device: 0x0abc))
+        #expect(sub("plain") == PCIID(vendor: 0x8086, device: 0x0000))
+        #expect(sub("nv") == PCIID(vendor: 0x1af4, device: 0x1100))
+        #expect(sub("ich9-lpc") == PCIID(vendor: 0x1af4, device: 0x1100))
+        let rootPort = try #require(g.devices.first { $0.kind == .rootPort })
+        #expect(rootPort.subsystemID == PCIID(vendor: 0x1b36, device: 0x0000))
+        #expect(m.approximations.contains { $0.message.contains("'nv' has subsystem 144d:a801; QEMU's nvme has 1af4:1100") })
     }
 
     @Test("an SMMUv3 has no q35 model; AMD-Vi is approximated by intel-iommu; the CPU keeps its vendor and family")

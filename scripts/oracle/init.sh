@@ -67,13 +67,15 @@ field() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1; }
         read -r vendor < $d/vendor
         read -r device < $d/device
         read -r class < $d/class
+        read -r subvendor < $d/subsystem_vendor
+        read -r subdevice < $d/subsystem_device
         p2pmem=none
         if [ -d $d/p2pmem ]; then
             read -r size < $d/p2pmem/size
             read -r published < $d/p2pmem/published
             p2pmem="size=$size,published=$published"
         fi
-        echo "device ${d##*/} id=${vendor#0x}:${device#0x} class=$class p2pmem=$p2pmem"
+        echo "device ${d##*/} id=${vendor#0x}:${device#0x} subsys=${subvendor#0x}:${subdevice#0x} class=$class p2pmem=$p2pmem"
     done
     /oracle/acsread /sys/bus/pci/devices/*/config | sed 's/^\([^ ]*\) acs=/acs \1 /'
     for l in /sys/kernel/iommu_groups/*/devices/*; do
@@ -86,7 +88,7 @@ field() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1; }
         drv=${l%/*}
         echo "driver ${drv##*/} ${l##*/}"
     done
-    dmesg | grep -iE 'acs|iommu|dmar|p2p' | sed 's/^\[[^]]*\] //; s/^/log /'
+    dmesg | grep -iE 'acs|iommu|dmar|p2p|AMD-Vi|ATS is disabled|Unknown option|Malformed early option|option ignored' | sed 's/^\[[^]]*\] //; s/^/log /'
     read -r up _ < /proc/uptime
     echo "uptime $up"
     echo "ORACLE-END"

@@ -19,6 +19,12 @@ public enum QEMUDeviceModel: String, Sendable, Hashable, CaseIterable {
     case virtioNet = "virtio-net-pci"
     /// `virtio-blk-pci` with `disable-legacy=on`: the modern-only 1af4:1042, backed by a null block device.
     case virtioBlk = "virtio-blk-pci"
+    /// `pcie-pci-bridge` (hw/pci-bridge/pcie_pci_bridge.c): 1b36:000e, a PCIe-to-PCI bridge with a 256-byte 64-bit
+    /// BAR0 (its SHPC), no ACS capability, subsystem 0000:0000.
+    case pciePCIBridge = "pcie-pci-bridge"
+    /// `e1000` (Intel 82540EM, hw/net/e1000.c): 8086:100e, a conventional PCI NIC (no PCIe capability), for
+    /// NICs below a PCIe-to-PCI bridge.
+    case e1000
 
     /// The vendor:device ID the guest sees.
     public var id: PCIID {
@@ -30,15 +36,38 @@ public enum QEMUDeviceModel: String, Sendable, Hashable, CaseIterable {
         case .e1000e: PCIID(vendor: 0x8086, device: 0x10d3)
         case .virtioNet: PCIID(vendor: 0x1af4, device: 0x1041)
         case .virtioBlk: PCIID(vendor: 0x1af4, device: 0x1042)
+        case .pciePCIBridge: PCIID(vendor: 0x1b36, device: 0x000e)
+        case .e1000: PCIID(vendor: 0x8086, device: 0x100e)
         }
     }
+
+    /// The subsystem vendor:device the guest reads (nil: 0000:0000, none), as a QEMU 7.2 guest's sysfs shows them:
+    /// QEMU gives its endpoints and chipset functions 1af4:1100 (`PCI_SUBVENDOR_ID_REDHAT_QUMRANET`,
+    /// `PCI_SUBDEVICE_ID_QEMU`), the root port's SSVID capability says 1b36:0000, the XIO3130 ports and the
+    /// PCIe-to-PCI bridge have none, and e1000e defaults to 8086:0000 (its `subsys_ven`/`subsys` properties set it).
+    public var subsystemID: PCIID? {
+        switch self {
+        case .rootPort: PCIID(vendor: 0x1b36, device: 0x0000)
+        case .switchUpstream, .switchDownstream, .pciePCIBridge: nil
+        case .e1000e: PCIID(vendor: 0x8086, device: 0x0000)
+        case .nvme, .virtioNet, .virtioBlk, .e1000: QEMUDeviceModel.qemuSubsystem
+        }
+    }
+
+    /// 1af4:1100, QEMU's default subsystem ID (hw/pci/pci.c `pci_set_default_subsystem_id`).
+    static let qemuSubsystem = PCIID(vendor: 0x1af4, device: 0x1100)
+
+    /// Whether the function has a PCI Express capability wherever it sits: QEMU's nvme and e1000e keep theirs even
+    /// below a PCIe-to-PCI bridge (in 256 bytes of config space); e1000 never has one; virtio has one only below a
+    /// PCIe port.
+    var isExpressOnly: Bool { self == .nvme || self == .e1000e }
 
     /// The class code the guest sees.
     public var classCode: UInt32 {
         switch self {
-        case .rootPort, .switchUpstream, .switchDownstream: 0x06_04_00
+        case .rootPort, .switchUpstream, .switchDownstream, .pciePCIBridge: 0x06_04_00
         case .nvme: 0x01_08_02
-        case .e1000e, .virtioNet: 0x02_00_00
+        case .e1000e, .virtioNet, .e1000: 0x02_00_00
         case .virtioBlk: 0x01_00_00
         }
     }
@@ -53,19 +82,25 @@ public enum QEMUDeviceModel: String, Sendable, Hashable, CaseIterable {
     /// at reset.
     public static let rootPortACS: ACSFlags = ACSFlags.all.subtracting(.egressControl)
 
-    /// A bridge's own BARs: QEMU's root port has its MSI-X table in a 4K BAR0; the XIO3130 ports have none.
+    /// A bridge's own BARs: QEMU's root port has its MSI-X table in a 4K BAR0, the PCIe-to-PCI bridge its SHPC in a
+    /// 256-byte 64-bit BAR0; the XIO3130 ports have none.
     var bridgeBARs: [BAR] {
-        self == .rootPort ? [BAR(index: 0, size: 4 << 10, is64Bit: false)] : []
+        switch self {
+        case .rootPort: [BAR(index: 0, size: 4 << 10, is64Bit: false)]
+        case .pciePCIBridge: [BAR(index: 0, size: 256)]
+        default: []
+        }
     }
 
-    /// The endpoint model for a topology endpoint, by ID first, then by class; nil when QEMU has none.
-    static func endpoint(for device: Device) -> QEMUDeviceModel? {
-        for model in [QEMUDeviceModel.nvme, .e1000e, .virtioNet, .virtioBlk] where model.id == device.id { return model }
+    /// The endpoint model for a topology endpoint, by ID first, then by class; nil when QEMU has none. A
+    /// conventional NIC below a PCIe-to-PCI bridge is an e1000.
+    static func endpoint(for device: Device, belowPCIBridge: Bool = false) -> QEMUDeviceModel? {
+        for model in [QEMUDeviceModel.nvme, .e1000e, .virtioNet, .virtioBlk, .e1000] where model.id == device.id { return model }
         // QEMU's nvme with use-intel-id=on.
         if device.id == PCIID(vendor: 0x8086, device: 0x5845) { return .nvme }
         switch device.endpoint?.endpointClass {
         case .nvme: return .nvme
-        case .nic: return .e1000e
+        case .nic: return belowPCIBridge && !device.isPCIe ? .e1000 : .e1000e
         default: return nil
         }
     }

@@ -1,12 +1,15 @@
 // Exports a topology as a QEMU 7.2 q35 command line (`simrun export qemu`), for the kernel oracle.
 
 /// Builds the QEMU command line of a machine: q35 with `intel-iommu`, `pcie-root-port`s (multifunction through
-/// `addr=S.F`, `disable-acs=on` for ports without ACS), `x3130-upstream`/`xio3130-downstream` switches, `nvme`
-/// (with `cmb_size_mb` for a CMB), `e1000e`, `virtio-net-pci` and `virtio-blk-pci` endpoints.
+/// `addr=S.F`, `disable-acs=on` for ports without ACS), `x3130-upstream`/`xio3130-downstream` switches,
+/// `pcie-pci-bridge`s with conventional functions below, `nvme` (with `cmb_size_mb` for a CMB), `e1000e` (with the
+/// topology's subsystem ID), `e1000`, `virtio-net-pci` and `virtio-blk-pci` endpoints. Every function keeps the
+/// subsystem ID QEMU gives it in the guest topology, so `pci:vvvv:dddd:ssss:ssss` device specifiers match there as
+/// in the guest.
 ///
 /// Every device gets the BDF the enumerator gave it: `addr=` pins device and function, and SeaBIOS numbers
 /// buses depth-first in device order as `Enumerator` does (checked here). What QEMU cannot build at all (a
-/// second host bridge, PCIe-to-PCI bridges, SR-IOV, GPUs) is an error, every one reported at once; what it
+/// second host bridge, SR-IOV, GPUs) is an error, every one reported at once; what it
 /// builds differently (IDs, ACS capabilities, firmware ACS control, link speeds, BAR layout) is an
 /// approximation, listed, and applied to `QEMUMachine.guestTopology`.
 ///
@@ -196,7 +199,7 @@ struct QEMUExportState {
             var name = "ich9-lpc"
             while topology.deviceIndex(named: name) != nil || topology.rootComplexes.contains(where: { $0.name == name }) { name += "_" }
             guest.devices.append(Device(name: name, kind: .endpoint, parent: nil, rootComplex: 0, id: QEMUDeviceModel.ICH9.lpc.id,
-                                        classCode: QEMUDeviceModel.ICH9.lpc.classCode, deviceNumber: QEMUDeviceModel.ICH9.device,
+                                        subsystemID: QEMUDeviceModel.qemuSubsystem, classCode: QEMUDeviceModel.ICH9.lpc.classCode, deviceNumber: QEMUDeviceModel.ICH9.device,
                                         functionNumber: 0, isPCIe: false, endpoint: EndpointInfo(endpointClass: .generic)))
             approximate(nil, "q35 always has the ICH9 LPC bridge \(QEMUDeviceModel.ICH9.lpc.id) at 00:1f.0; the guest has it as '\(name)'")
         }
@@ -208,7 +211,10 @@ struct QEMUExportState {
     mutating func exportDevice(_ d: Int, into devices: inout [String]) {
         let dev = topology.devices[d]
         let fn = enumeration.functions[d]
-        if dev.parent == nil, fn.bdf.device == QEMUDeviceModel.ICH9.device, !dev.kind.isBridge { return }
+        if dev.parent == nil, fn.bdf.device == QEMUDeviceModel.ICH9.device, !dev.kind.isBridge {
+            exportSubsystem(d, QEMUDeviceModel.qemuSubsystem, "q35's ICH9 functions")
+            return
+        }
         if dev.endpoint?.sriov != nil {
             bag.error(line(d), "'\(dev.name)' has SR-IOV; QEMU 7.2's x86 device models used here have none")
             return
@@ -249,8 +255,19 @@ struct QEMUExportState {
             if fn.isMultifunction { props.append("multifunction=on") }
             exportPortACS(d, model: model, props: &props)
         case .pciBridge:
-            bag.error(line(d), "'\(dev.name)' is a PCIe-to-PCI bridge; the export has no conventional PCI devices to put below one")
-            return
+            model = .pciePCIBridge
+            if dev.parent == nil {
+                bag.error(line(d), "'\(dev.name)' is a PCIe-to-PCI bridge on the root bus; QEMU's pcie-pci-bridge is exported below a root or downstream port only")
+                return
+            }
+            let id = newID(for: d)
+            qemuIDs[d] = id
+            props = ["id=\(id)", "bus=\(bus)", address(fn)]
+            if fn.isMultifunction { props.append("multifunction=on") }
+            if let acs = dev.acs {
+                approximate(line(d), "'\(dev.name)' has an ACS capability (\(acs.capability.tokens)); QEMU's pcie-pci-bridge has none")
+                guest.devices[d].acs = nil
+            }
         case .endpoint:
             guard let m = exportEndpoint(d, bus: bus, fn: fn, props: &props, devices: &devices) else { return }
             model = m
@@ -263,7 +280,12 @@ struct QEMUExportState {
             approximate(line(d), "'\(dev.name)' has class code 0x\(hex(dev.effectiveClassCode, 6)); QEMU's \(model.rawValue) has 0x\(hex(model.classCode, 6))")
         }
         guest.devices[d].classCode = model.classCode
-        guest.devices[d].subsystemID = nil
+        if model == .e1000e, let sub = dev.subsystemID {
+            // e1000e's subsys_ven / subsys properties: the guest reads the topology's subsystem ID.
+            props += ["subsys_ven=0x\(hex(sub.vendor, 4))", "subsys=0x\(hex(sub.device, 4))"]
+        } else {
+            exportSubsystem(d, model.subsystemID, "QEMU's \(model.rawValue)")
+        }
         if dev.kind.isBridge {
             let qemuBARs = model.bridgeBARs
             if !dev.bars.isEmpty, dev.bars != qemuBARs {
@@ -272,6 +294,15 @@ struct QEMUExportState {
             guest.devices[d].bars = qemuBARs
         }
         devices += ["-device", ([model.rawValue] + props).joined(separator: ",")]
+    }
+
+    /// The subsystem ID the guest reads (nil: none, 0000:0000); a different one in the topology is an approximation.
+    mutating func exportSubsystem(_ d: Int, _ qemu: PCIID?, _ what: String) {
+        let dev = topology.devices[d]
+        if let given = dev.subsystemID, given != qemu {
+            approximate(line(d), "'\(dev.name)' has subsystem \(given); \(what) \(qemu.map { "has \($0)" } ?? "have none")")
+        }
+        guest.devices[d].subsystemID = qemu
     }
 
     /// ACS of a port: QEMU's root port implements SV TB RR CR UF DT with control 0 (or nothing with
@@ -304,19 +335,31 @@ struct QEMUExportState {
     mutating func exportEndpoint(_ d: Int, bus: String, fn: Enumeration.Function, props: inout [String],
                                  devices: inout [String]) -> QEMUDeviceModel? {
         let dev = topology.devices[d]
-        guard let model = QEMUDeviceModel.endpoint(for: dev) else {
+        let belowPCIBridge = dev.parent.map { topology.devices[$0].kind == .pciBridge } ?? false
+        guard let model = QEMUDeviceModel.endpoint(for: dev, belowPCIBridge: belowPCIBridge) else {
             let cls = dev.endpoint?.endpointClass.rawValue ?? "generic"
-            bag.error(line(d), "'\(dev.name)' (\(cls), \(dev.id)) has no QEMU device model here; QEMU-expressible endpoints are NVMe (nvme, 1b36:0010), NICs (e1000e, 8086:10d3) and virtio-net/virtio-blk (1af4:1041, 1af4:1042)")
+            bag.error(line(d), "'\(dev.name)' (\(cls), \(dev.id)) has no QEMU device model here; QEMU-expressible endpoints are NVMe (nvme, 1b36:0010), NICs (e1000e, 8086:10d3; e1000, 8086:100e, below a PCIe-to-PCI bridge) and virtio-net/virtio-blk (1af4:1041, 1af4:1042)")
             return nil
         }
         let isVirtio = model == .virtioNet || model == .virtioBlk
-        if !dev.isPCIe, !(dev.parent == nil && isVirtio) {
-            bag.error(line(d), "'\(dev.name)' is a conventional PCI function; on q35 only virtio devices on the root bus and the ICH9 functions at 00:1f are")
+        if model == .e1000, !belowPCIBridge {
+            bag.error(line(d), "'\(dev.name)' (\(dev.id)) is QEMU's conventional e1000, which the export puts only below a PCIe-to-PCI bridge")
             return nil
         }
-        if dev.parent == nil, isVirtio, dev.isPCIe {
-            approximate(line(d), "'\(dev.name)' is a PCIe function on the root bus; QEMU gives virtio devices there no PCIe capability")
-            guest.devices[d].isPCIe = false
+        if !dev.isPCIe, !(dev.parent == nil && isVirtio), !belowPCIBridge {
+            bag.error(line(d), "'\(dev.name)' is a conventional PCI function; on q35 only virtio devices on the root bus, the ICH9 functions at 00:1f and functions below a PCIe-to-PCI bridge are")
+            return nil
+        }
+        if dev.parent == nil || belowPCIBridge {
+            // A conventional bus: virtio and e1000 have no PCIe capability there; nvme and e1000e keep theirs.
+            let where_ = belowPCIBridge ? "below a PCIe-to-PCI bridge" : "on the root bus"
+            if model.isExpressOnly, !dev.isPCIe {
+                approximate(line(d), "'\(dev.name)' is a conventional function \(where_); QEMU's \(model.rawValue) has a PCI Express capability there too")
+                guest.devices[d].isPCIe = true
+            } else if !model.isExpressOnly, dev.isPCIe {
+                approximate(line(d), "'\(dev.name)' is a PCIe function \(where_); QEMU gives \(model.rawValue) there no PCIe capability")
+                guest.devices[d].isPCIe = false
+            }
         }
         props = [address(fn)]
         if dev.parent != nil { props.insert("bus=\(bus)", at: 0) } else { props.insert("bus=pcie.0", at: 0) }
@@ -363,6 +406,11 @@ struct QEMUExportState {
                 }
             }
             qemuBARs = bars
+        case .e1000:
+            // BAR0 registers, 32-bit (BAR1 is I/O, not modelled).
+            qemuBARs = [BAR(index: 0, size: 128 << 10, is64Bit: false)]
+            if !info.p2pmem.isEmpty { approximate(line(d), "'\(dev.name)' has p2pmem; QEMU's e1000 provides none") }
+            guestInfo.p2pmem = []
         case .e1000e:
             // BAR0 registers, BAR1 flash, BAR3 MSI-X, all 32-bit (BAR2 is I/O, not modelled).
             qemuBARs = [BAR(index: 0, size: 128 << 10, is64Bit: false), BAR(index: 1, size: 128 << 10, is64Bit: false),
@@ -381,7 +429,7 @@ struct QEMUExportState {
             qemuBARs = [BAR(index: 1, size: 4 << 10, is64Bit: false), BAR(index: 4, size: 16 << 10, isPrefetchable: true)]
             if !info.p2pmem.isEmpty { approximate(line(d), "'\(dev.name)' has p2pmem; QEMU's \(model.rawValue) provides none") }
             guestInfo.p2pmem = []
-        case .rootPort, .switchUpstream, .switchDownstream:
+        case .rootPort, .switchUpstream, .switchDownstream, .pciePCIBridge:
             qemuBARs = []
         }
         if !dev.bars.isEmpty, dev.bars != qemuBARs {

@@ -50,6 +50,9 @@ public struct GuestReport: Sendable, Hashable {
     public struct Device: Sendable, Hashable {
         public var bdf: BDF
         public var id: PCIID
+        /// `subsystem_vendor:subsystem_device` (0000:0000 when the function has none); nil in reports written
+        /// before the guest printed it.
+        public var subsystemID: PCIID? = nil
         public var classCode: UInt32
         /// IOMMU group number; nil when the device has none.
         public var group: Int?
@@ -249,7 +252,7 @@ public struct GuestReport: Sendable, Hashable {
         return out
     }
 
-    /// `0000:00:02.0 id=1b36:000c class=0x060400 p2pmem=none`.
+    /// `0000:00:02.0 id=1b36:000c subsys=1b36:0000 class=0x060400 p2pmem=none` (`subsys=` is optional).
     static func parseDevice(_ rest: Substring) -> Device? {
         let (first, others) = split(rest)
         guard let bdf = BDF(first) else { return nil }
@@ -267,7 +270,12 @@ public struct GuestReport: Sendable, Hashable {
             guard let size, let published else { return nil }
             p2pmem = P2PMem(size: size, isPublished: published)
         }
-        return Device(bdf: bdf, id: id, classCode: UInt32(cls), group: nil, acs: nil, p2pmem: p2pmem, driver: nil)
+        var subsystem: PCIID?
+        if let text = fields["subsys"] {
+            guard let sub = PCIID(text) else { return nil }
+            subsystem = sub
+        }
+        return Device(bdf: bdf, id: id, subsystemID: subsystem, classCode: UInt32(cls), group: nil, acs: nil, p2pmem: p2pmem, driver: nil)
     }
 
     /// `0x148:0x005f:0x001d`.

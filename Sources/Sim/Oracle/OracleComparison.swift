@@ -86,6 +86,10 @@ public struct OracleComparison: Sendable {
         public var kernelID: PCIID?
         public var simulatorClass: UInt32?
         public var kernelClass: UInt32?
+        /// Subsystem IDs (0000:0000 for none); nil where a side does not say (the host bridge's is not in the
+        /// topology; older guest reports have none).
+        public var simulatorSubsystem: PCIID?
+        public var kernelSubsystem: PCIID?
         public var simulatorGroup: Int?
         public var kernelGroup: Int?
         /// ACS capability and control word after boot (nil: no ACS capability).
@@ -141,6 +145,7 @@ public struct OracleComparison: Sendable {
             if let d = fn.device {
                 let device = t.devices[d]
                 row.simulatorClass = device.effectiveClassCode
+                row.simulatorSubsystem = device.subsystemID ?? PCIID(vendor: 0, device: 0)
                 if let acs = device.acs, let word = semantics.acsControlWord[f] {
                     row.simulatorACS = (acs.capability.rawValue, word)
                 }
@@ -167,6 +172,7 @@ public struct OracleComparison: Sendable {
             row.inKernel = true
             row.kernelID = d.id
             row.kernelClass = d.classCode
+            row.kernelSubsystem = d.subsystemID
             row.kernelGroup = d.group
             row.kernelACS = d.acs.map { ($0.capability, $0.control) }
             row.kernelP2PMem = d.p2pmem != nil
@@ -189,6 +195,9 @@ public struct OracleComparison: Sendable {
             if row.simulatorID != row.kernelID || row.simulatorClass != row.kernelClass {
                 mismatch(.device, row, "\(row.simulatorID.map(\.description) ?? "?") class \(Self.classText(row.simulatorClass))",
                          "\(row.kernelID.map(\.description) ?? "?") class \(Self.classText(row.kernelClass))")
+            }
+            if let sim = row.simulatorSubsystem, let ker = row.kernelSubsystem, sim != ker {
+                mismatch(.device, row, "subsystem \(sim)", "subsystem \(ker)")
             }
             switch options.groups {
             case .numbers:
@@ -238,14 +247,32 @@ public struct OracleComparison: Sendable {
     }
 
     /// The kernel log lines both sides are held to: a device's lines about ACS and IOMMU groups
-    /// (`pci 0000:00:02.0: disabled ACS redirect`), the PCI command line parser's lines about ACS
-    /// (`PCI: Can't parse disable_acs_redir parameter: ...`, `PCI: Unknown option `config_acs=...'`) and
-    /// `intel_iommu=` taking effect (`DMAR: IOMMU enabled`).
+    /// (`pci 0000:00:02.0: disabled ACS redirect`), every line of the PCI command line parser
+    /// (`PCI: Can't parse disable_acs_redir parameter: ...`, `PCI: Unknown option `config_acs=...'`,
+    /// `PCIe: ATS is disabled`), what the early parameters' walk rejects (`Malformed early option 'iommu'`,
+    /// `nodac option ignored.`) and what `intel_iommu=` and `amd_iommu=` print (`DMAR: IOMMU enabled`,
+    /// `DMAR: Unknown option - '...'`, `AMD-Vi: amd_iommu=fullflush deprecated; ...`): KernelCommandLine.swift.
     static func isComparedLogLine(_ line: String) -> Bool {
         if line.hasPrefix("pci ") { return line.contains("ACS") || line.contains("iommu group") }
-        if line.hasPrefix("PCI: ") { return line.contains("ACS") || line.contains("acs") }
-        return line == "DMAR: IOMMU enabled" || line == "DMAR: IOMMU disabled"
+        if line.hasPrefix("PCI: ") { return line.contains("ACS") || line.contains("acs") || line.hasPrefix("PCI: Unknown option `") }
+        if line == "PCIe: ATS is disabled" || line.hasPrefix("Malformed early option '") { return true }
+        if line.hasSuffix(" option ignored."), ["forcesac", "allowdac", "nodac"].contains(where: { line.hasPrefix($0 + " ") }) { return true }
+        if line.hasPrefix("DMAR: ") { return commandLineDMARLines.contains(line) || line.hasPrefix("DMAR: Unknown option - '") }
+        if line.hasPrefix("AMD-Vi: ") {
+            return line.hasPrefix("AMD-Vi: Unknown option - '") || line.hasPrefix("AMD-Vi: amd_iommu=fullflush deprecated")
+                || line.hasPrefix("AMD-Vi: Restricting V1 page-sizes")
+        }
+        return false
     }
+
+    /// `intel_iommu_setup`'s lines (drivers/iommu/intel/iommu.c, 6.1 and 6.12).
+    static let commandLineDMARLines: Set<String> = [
+        "DMAR: IOMMU enabled", "DMAR: IOMMU disabled", "DMAR: Disable GFX device mapping",
+        "DMAR: Disable integrated GPU device mapping", "DMAR: intel_iommu=forcedac deprecated; use iommu.forcedac instead",
+        "DMAR: intel_iommu=strict deprecated; use iommu.strict=1 instead", "DMAR: Disable supported super page",
+        "DMAR: Enable scalable mode if hardware supports", "DMAR: Scalable mode is disallowed",
+        "DMAR: Intel-IOMMU: not forcing on after tboot. This could expose security risk for tboot",
+    ]
 
     static func classText(_ c: UInt32?) -> String { c.map { "0x" + hex($0, 6) } ?? "?" }
 

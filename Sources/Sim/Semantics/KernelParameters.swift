@@ -1,9 +1,10 @@
 // The kernel command line options that change ACS, IOMMU groups and p2pdma, parsed as Linux parses them.
 
-/// The boot options the semantics layer honours, parsed from a `KernelConfiguration` the way the kernel does:
-/// `parse_args`/`next_arg` (kernel/params.c) split the line, `pci_setup` (drivers/pci/pci.c) splits `pci=` on
-/// commas, `intel_iommu_setup`, `parse_amd_iommu_options`, `iommu_setup` (arch/x86/kernel/pci-dma.c) and the
-/// `iommu.*` core parameters read theirs. Reference §3.
+/// The boot options the semantics layer honours, parsed from a `KernelConfiguration` the way the kernel does
+/// (`parse(_:acsOverridePatch:)`, KernelCommandLine.swift): `next_arg` (lib/cmdline.c) splits the line, the early
+/// parameters `pci` (`pci_setup`, drivers/pci/pci.c), `iommu` (`iommu_setup`, arch/x86/kernel/pci-dma.c),
+/// `iommu.passthrough` and `iommu.strict` (drivers/iommu/iommu.c) read theirs first, then the `__setup` handlers
+/// `intel_iommu=` (`intel_iommu_setup`) and `amd_iommu=` (`parse_amd_iommu_options`). Reference §3.
 ///
 /// Device lists (`disable_acs_redir=`, `config_acs=`) are kept as the raw strings: the kernel re-parses them
 /// for every device in `__pci_config_acs`, and its error messages depend on which device reads them, so the
@@ -56,94 +57,6 @@ public struct KernelParameters: Hashable, Sendable {
             self.ids = ids
         }
         public var isActive: Bool { downstream || multifunction || !ids.isEmpty }
-    }
-
-    /// Parses a command line. `acsOverridePatch` models a kernel carrying the out-of-tree ACS override patch;
-    /// without it `pcie_acs_override=` is ignored, as mainline does.
-    public static func parse(_ kernel: KernelConfiguration, acsOverridePatch: Bool = false) -> KernelParameters {
-        var p = KernelParameters(version: kernel.version)
-        for (name, value) in commandLineArguments(kernel.commandLine) {
-            switch name {
-            case "pci":
-                if let value { p.parsePCI(value) }
-            case "intel_iommu":
-                if let value { p.parseIntelIOMMU(value) }
-            case "amd_iommu":
-                // parse_amd_iommu_options: looks for "off" at every position of the value.
-                if let value, value.contains("off") {
-                    p.amdIOMMUDisabled = true
-                }
-            case "iommu":
-                if let value { p.parseX86IOMMU(value) }
-            case "iommu.passthrough":
-                if let b = value.flatMap(kstrtobool) { p.passthrough = b }
-            case "iommu.strict":
-                if let b = value.flatMap(kstrtobool) { p.strict = b }
-            case "pcie_acs_override":
-                if acsOverridePatch, let value { p.parseACSOverride(value) }
-            default:
-                break
-            }
-        }
-        return p
-    }
-
-    // MARK: - pci=
-
-    /// `pci_setup`: options are comma-separated, so a `disable_acs_redir=` list must use `;` between devices.
-    mutating func parsePCI(_ value: String) {
-        for option in value.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
-            if option.hasPrefix("disable_acs_redir=") {
-                disableACSRedirect = String(option.dropFirst("disable_acs_redir=".count))
-            } else if option.hasPrefix("config_acs="), version.has(.configACS) {
-                configACS = String(option.dropFirst("config_acs=".count))
-            } else if option == "noats" {
-                log.append(KernelLogEntry(.info, "PCIe: ATS is disabled"))
-                atsDisabled = true
-            } else if !KernelParameters.knownPCIOption(option) {
-                log.append(KernelLogEntry(.error, "PCI: Unknown option `\(option)'"))
-            }
-        }
-    }
-
-    /// Options `pci_setup` or x86 `pcibios_setup` accept that this layer does not model.
-    static func knownPCIOption(_ option: String) -> Bool {
-        let exact: Set<String> = [
-            "nomsi", "noaer", "earlydump", "realloc", "nodomains", "noari", "notph", "pcie_bus_tune_off",
-            "pcie_bus_safe", "pcie_bus_perf", "pcie_bus_peer2peer", "pcie_scan_all", "off", "bios", "nobios",
-            "conf1", "conf2", "nommconf", "check_enable_amd_mmconf", "noearly", "usepirqmask", "noacpi", "rom",
-            "norom", "nobar", "assign-busses", "routeirq", "use_crs", "nocrs", "bfsort", "nobfsort",
-            "skip_isa_align", "noioapicquirk", "ioapicreroute", "noioapicreroute", "big_root_window",
-        ]
-        if exact.contains(option) { return true }
-        let prefixes = ["realloc=", "cbiosize=", "cbmemsize=", "resource_alignment=", "ecrc=", "hpiosize=",
-                        "hpmmiosize=", "hpmmioprefsize=", "hpmemsize=", "hpbussize=", "irqmask=", "lastbus=",
-                        "force_floating="]
-        return prefixes.contains { option.hasPrefix($0) }
-    }
-
-    // MARK: - IOMMU options
-
-    /// `intel_iommu_setup` (drivers/iommu/intel/iommu.c); pr_fmt is "DMAR: ".
-    mutating func parseIntelIOMMU(_ value: String) {
-        for option in value.split(separator: ",") {
-            if option.hasPrefix("on") {
-                intelIOMMU = true
-                log.append(KernelLogEntry(.info, "DMAR: IOMMU enabled"))
-            } else if option.hasPrefix("off") {
-                intelIOMMU = false
-                log.append(KernelLogEntry(.info, "DMAR: IOMMU disabled"))
-            }
-        }
-    }
-
-    /// x86 `iommu_setup` (arch/x86/kernel/pci-dma.c): `off`, `pt`, `nopt` among others, comma-separated.
-    mutating func parseX86IOMMU(_ value: String) {
-        for option in value.split(separator: ",") {
-            if option.hasPrefix("off") { iommuOff = true }
-            if option.hasPrefix("pt") { passthrough = true }
-            if option.hasPrefix("nopt") { passthrough = false }
-        }
     }
 
     // MARK: - pcie_acs_override= (out of tree)
@@ -200,42 +113,6 @@ public struct KernelParameters: Hashable, Sendable {
         }
         acsOverride = o
     }
-
-    // MARK: - Command line splitting
-
-    /// `parse_args`/`next_arg`: whitespace-separated `name[=value]`, double quotes group (and are removed),
-    /// `--` ends the kernel's part. Names compare with `-` and `_` equal (`parameq`), so they are normalised
-    /// to `_`.
-    static func commandLineArguments(_ line: String) -> [(name: String, value: String?)] {
-        var out: [(String, String?)] = []
-        let s = Array(line.utf8)
-        var i = 0
-        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d }
-        while i < s.count {
-            while i < s.count, isSpace(s[i]) { i += 1 }
-            guard i < s.count else { break }
-            var token: [UInt8] = []
-            var inQuote = false
-            while i < s.count, inQuote || !isSpace(s[i]) {
-                if s[i] == UInt8(ascii: "\"") { inQuote.toggle() } else { token.append(s[i]) }
-                i += 1
-            }
-            let text = String(decoding: token, as: UTF8.self)
-            if text == "--" { break }
-            if let eq = text.firstIndex(of: "=") {
-                let name = String(text[..<eq]).replacingDashes()
-                out.append((name, String(text[text.index(after: eq)...])))
-            } else {
-                out.append((text.replacingDashes(), nil))
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    /// `parameq`: `-` and `_` are the same in parameter names.
-    func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
 }
 
 /// `kstrtobool`: `1 y Y t T on` are true, `0 n N f F off` false (the first character decides, except o).

@@ -291,7 +291,7 @@ extension KernelRules {
             return (0..<nodes.count).contains { ACSQuirkIDs.isIntelPCHRootPort(nodes, $0) }
         case .configACS, .acsConfigFromFirmwareControl:
             return p.disableACSRedirect != nil || p.configACS != nil
-                || KernelParameters.commandLineArguments(s.loaded.topology.kernel.commandLine).contains { $0.name == "pci" && ($0.value ?? "").contains("config_acs=") }
+                || KernelCommandLine.arguments(s.loaded.topology.kernel.commandLine).contains { KernelCommandLine.parameq($0.param, "pci") && ($0.value ?? "").contains("config_acs=") }
         case .noATSTranslationBlocking:
             return p.atsDisabled
         case .acsEnableAtDMAConfigure, .p2pdmaInDMAMapSG, .p2pdmaProviderMapType:

@@ -3,7 +3,10 @@
 # of the oracle's cases, into scripts/oracle/p2pdma/records/<case>.txt (Tests/SimTests/OracleP2PDMATests.swift
 # compares them with the simulator).
 #
-#   scripts/oracle/p2pdma/record.sh [--cases FILE] [--jobs N] [--out DIR] [NAME ...]
+#   scripts/oracle/p2pdma/record.sh [--kernel 6.1|6.12] [--cases FILE] [--jobs N] [--out DIR] [NAME ...]
+#
+# --kernel 6.12 boots build-p2pdma-kernel.sh 6.12's kernel ($ORACLE_CACHE/p2pdma-kernel-6.12) and writes
+# scripts/oracle/p2pdma/records-6.12/, kept apart from 6.1's records/.
 #
 # The kernel is scripts/oracle/build-p2pdma-kernel.sh's ($ORACLE_CACHE/p2pdma-kernel/bzImage, everything built
 # in: no modules). Cases are the lines of scripts/oracle/cases.txt (or FILE) whose machine, as
@@ -24,6 +27,7 @@ cases=$ORACLE_SCRIPTS/cases.txt
 jobs=2
 out=$ORACLE_CACHE/p2pdma/runs
 records=$here/records
+series=6.1
 # The p2pdma oracle's own cases: ports with ACS on the path, pci=disable_acs_redir, IOMMU off, a Zen CPU.
 own_cases="
 mf-nvme-acs | scripts/oracle/p2pdma/cases/mf-nvme-acs.xml | intel_iommu=on; intel_iommu=on pci=disable_acs_redir=0000:00:01.0; intel_iommu=off
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
         --cases) cases=$2; own_cases=; shift 2 ;;
         --jobs) jobs=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --kernel) series=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) break ;;
     esac
@@ -42,7 +47,13 @@ only=" $* "
 invocation="scripts/oracle/p2pdma/record.sh${*:+ $*}"
 
 start=$(date +%s)
-kdir=$ORACLE_CACHE/p2pdma-kernel
+case $series in
+    6.1) kdir=$ORACLE_CACHE/p2pdma-kernel; recdir=records ;;
+    6.12) kdir=$ORACLE_CACHE/p2pdma-kernel-6.12; recdir=records-6.12; out=$out-6.12
+          invocation="scripts/oracle/p2pdma/record.sh --kernel 6.12${*:+ $*}" ;;
+    *) oracle_die "--kernel must be 6.1 or 6.12" ;;
+esac
+records=$here/$recdir
 kernel=$kdir/bzImage
 [ -s "$kernel" ] || oracle_die "no $kernel: run scripts/oracle/build-p2pdma-kernel.sh first (about 10 minutes)"
 grep -q '^CONFIG_PCI_P2PDMA=y' "$kdir/config" || oracle_die "$kdir/config has no CONFIG_PCI_P2PDMA=y"
@@ -132,14 +143,14 @@ tr '\n' '\0' < "$jobfile" | xargs -0 -P "$jobs" -n 1 bash -c '
 ' _
 
 qemu_version=$(qemu-system-x86_64 --version | head -n 1)
-source_version=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+source_version=$(cat "$kdir/source-version" 2>/dev/null || dpkg-query -W -f='${Version}' "linux-source-$series" 2>/dev/null || echo unknown)
 status=0
 mkdir -p "$records"
 while IFS='|' read -r name source origin; do
     topology=$out/topologies/$name.xml
     record=$records/$name.txt
     case $source in
-        generate\ *) cp "$topology" "$records/$name.xml"; topofile=scripts/oracle/p2pdma/records/$name.xml ;;
+        generate\ *) cp "$topology" "$records/$name.xml"; topofile=scripts/oracle/p2pdma/$recdir/$name.xml ;;
         *) topofile=$source ;;
     esac
     failed=0
@@ -152,7 +163,7 @@ while IFS='|' read -r name source origin; do
         echo "# answered, asked through nvmet (nvmet_p2pmem_ns_enable) for every p2pmem provider and NVMe client."
         echo "# Written by $invocation; compared with the simulator by Tests/SimTests/OracleP2PDMATests.swift."
         echo "kernel $release (uname -r: $(sed -n 's/^release //p' "$out/$name/0/guest.txt" | tr -d '\r'))"
-        echo "kernel-source Debian linux-source-6.1 $source_version, built by scripts/oracle/build-p2pdma-kernel.sh (CONFIG_PCI_P2PDMA=y, no modules)"
+        echo "kernel-source Debian linux-source-$series $source_version, built by scripts/oracle/build-p2pdma-kernel.sh (CONFIG_PCI_P2PDMA=y, no modules)"
         echo "qemu $qemu_version, q35, -accel tcg"
         echo "topology $topofile"
         echo "origin $origin"
