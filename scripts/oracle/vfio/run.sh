@@ -60,27 +60,10 @@ ldd "$ORACLE_SIMRUN" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
     cp -L "$lib" "$work/oracle/lib/"
 done
 [ -e "$work/oracle/lib/ld-linux-x86-64.so.2" ] || oracle_die "ldd named no dynamic loader for $ORACLE_SIMRUN"
-# The modules with their dependencies, dependencies first: lib.sh's oracle_module_order, here also for kernels whose
-# modules are xz-compressed (Debian's 6.12: .ko.xz, which busybox insmod cannot load; unpacked on the way in).
-vfio_module_order() {
-    local -A seen=()
-    local order=()
-    visit() {
-        local name=$1 file dep
-        [ -n "${seen[$name]:-}" ] && return 0
-        seen[$name]=1
-        file=$(find "$tree/kernel" \( -name "$name.ko" -o -name "${name//_/-}.ko" -o -name "${name//-/_}.ko" \
-            -o -name "$name.ko.xz" -o -name "${name//_/-}.ko.xz" -o -name "${name//-/_}.ko.xz" \) | head -n 1)
-        [ -n "$file" ] || oracle_die "module $name not in $ORACLE_KERNEL_RELEASE"
-        for dep in $(modinfo -F depends "$file" | tr ',' ' '); do visit "$dep"; done
-        order+=("${file#$tree/}")
-    }
-    local m
-    for m in "$@"; do visit "$m"; done
-    printf '%s\n' "${order[@]}"
-}
+# The modules with their dependencies, dependencies first (lib.sh's oracle_module_order, which finds Debian
+# 6.12's .ko.xz modules too; they are unpacked here).
 : > "$work/oracle/modules.order"
-for m in $(vfio_module_order vfio vfio_iommu_type1 vfio-pci e1000e); do
+for m in $(oracle_module_order vfio vfio_iommu_type1 vfio-pci e1000e); do
     base=${m##*/}
     case $m in
         *.xz) base=${base%.xz}; xz -dc "$tree/$m" > "$work/oracle/$base" || oracle_die "cannot unpack $m" ;;
