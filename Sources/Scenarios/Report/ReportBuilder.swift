@@ -4,7 +4,8 @@ import Foundation
 import Sim
 
 extension RunReport {
-    public init(result: WorkloadResult, runner: WorkloadRunner, topologyFile: String) {
+    /// `pciNames`: the pci.ids names for the Devices table and the tree (default: the system's, PCINames.shared).
+    public init(result: WorkloadResult, runner: WorkloadRunner, topologyFile: String, pciNames: PCINames? = PCINames.shared) {
         let fabric = runner.fabric
         let semantics = runner.booted.semantics
         topologyName = fabric.topology.name
@@ -84,7 +85,21 @@ extension RunReport {
         flowModelPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy == .flow }.count
         tlpPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy != .flow }.count
         tables = result.tables + Self.tables(result.workload.scenario, flows)
-        tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings)
+        tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings, names: pciNames)
+        let topo = TopoMatrix.from(fabric)
+        topoMatrix = topo.matrix.names.count >= 2 ? topo.matrix : nil
+        topoMatrixDevices = topoMatrix == nil ? [] : topo.functions.map { fabric.name($0) }
+        pciIDsSource = pciNames?.source
+        let e = fabric.enumeration
+        devices = e.functions.indices.filter { e.functions[$0].physicalFunction == nil }
+            .sorted { e.functions[$0].bdf < e.functions[$1].bdf }
+            .compactMap { f in
+                let fn = e.functions[f]
+                guard let d = fn.device else { return nil }
+                let id = fabric.topology.devices[d].id
+                return Device(name: fn.name, bdf: fn.bdf.description, id: id.description, kind: fn.kind.rawValue,
+                              pciName: pciNames?.name(vendor: id.vendor, device: id.device))
+            }
     }
 
     static func ns(_ ps: Picoseconds) -> Double { Double(ps) / 1000 }
@@ -377,7 +392,7 @@ extension RunReport {
                 matrix("Unidirectional P2P write bandwidth (GB/s), row writes column", "uni", { $0.gigabytesPerSecond }, { $0[0] }, gb),
                 matrix("Bidirectional P2P bandwidth (GB/s, sum of both directions)", "bidi", { $0.gigabytesPerSecond }, { $0.reduce(0, +) }, gb),
                 matrix("P2P read latency (ns, p50 of 64-byte reads at queue depth 1)", "latency", { $0.latencyP50ns }, { $0[0] }, { String(format: "%.0f", $0) }),
-            ].map { t in var t = t; t.columns[0] = ""; return t }
+            ].enumerated().map { i, t in var t = t; t.columns[0] = ""; t.heat = i < 2 ? "bandwidth" : "latency"; return t }
         case "iotlb-thrash":
             let rows = flows.map { f -> [String] in
                 let parts = f.phaseKind.split(separator: " ")
