@@ -104,15 +104,25 @@ extension RunReport {
 
     static func ns(_ ps: Picoseconds) -> Double { Double(ps) / 1000 }
 
-    /// One finding per (pair, port, rule, bit, TLP kind): the phases it happened in are listed, their TLPs summed.
+    /// One finding per (pair, port, rule): the phases it happened in are listed, their TLPs summed, and the TLP kinds
+    /// (and ACS bits) it acted on joined (`MWr, MRd` where a root complex drops a pair's writes and its reads alike;
+    /// redirects name the TLP kind in their rule, so each kind stays its own finding there).
     static func merged(_ findings: [Finding]) -> [Finding] {
         var out: [Finding] = []
         var index: [String: Int] = [:]
+        func join(_ a: String?, _ b: String?) -> String? {
+            guard let b else { return a }
+            guard let a else { return b }
+            return a.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(b) ? a : a + ", " + b
+        }
         for f in findings {
-            let key = [f.kind, f.requester, f.target, f.port, f.rule, f.bit ?? "", f.tlpKind ?? ""].joined(separator: "\u{1}")
+            let key = [f.kind, f.requester, f.target, f.port, f.rule].joined(separator: "\u{1}")
             if let k = index[key] {
-                if !out[k].phases.contains(f.phase) { out[k].phases.append(f.phase) }
+                for p in f.phases where !out[k].phases.contains(p) { out[k].phases.append(p) }
                 out[k].tlps += f.tlps
+                out[k].tlpKind = join(out[k].tlpKind, f.tlpKind)
+                out[k].bit = join(out[k].bit, f.bit)
+                for line in f.linuxLog where !out[k].linuxLog.contains(line) { out[k].linuxLog.append(line) }
             } else {
                 index[key] = out.count
                 out.append(f)

@@ -22,7 +22,9 @@ extension RunReport {
         table { border-collapse: collapse; font-size: 12px; margin: 8px 0 16px; max-width: 100%; }
         th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; overflow-wrap: anywhere; }
         table.heat td, table.topo td { text-align: right; min-width: 44px; font-variant-numeric: tabular-nums; }
-        table.topo td { text-align: center; }
+        table.topo td { text-align: center; } table.heat th, table.topo th, table.heat td, table.topo td { white-space: nowrap; overflow-wrap: normal; }
+        table.dense { font-size: 10px; } table.dense td, table.dense th { padding: 2px 3px; min-width: 0; }
+        table.denser { font-size: 8.5px; } table.denser td, table.denser th { padding: 1px 1px; min-width: 0; }
         td.blocked { background: repeating-linear-gradient(45deg, #fde2e2 0 4px, #ffffff 4px 8px); color: #a40000; font-weight: bold; }
         td.na { background: #f0f0f2; color: #555555; } td.self { background: #f7f7f9; color: #555555; }
         .scale { font-size: 12px; color: #333; margin: -8px 0 16px; display: flex; flex-wrap: wrap; gap: 4px; align-items: center; }
@@ -151,7 +153,7 @@ extension RunReport {
     }
 
     /// Background and text colour for a fraction 0...1 of the scale: light to dark blue (bandwidth: darker is
-    /// faster) or light to dark orange (latency: darker is slower); the text is whichever of near-black and white
+    /// faster) or light to dark orange (latency: darker is slower); the text is whichever of black and white
     /// contrasts more with the background (WCAG 2 contrast ratio).
     public static func heatColours(_ fraction: Double, heat: String) -> (background: String, text: String) {
         let (lo, hi): ((Double, Double, Double), (Double, Double, Double)) = heat == "latency"
@@ -159,7 +161,8 @@ extension RunReport {
         let k = min(1, max(0, fraction))
         let rgb = (lo.0 + (hi.0 - lo.0) * k, lo.1 + (hi.1 - lo.1) * k, lo.2 + (hi.2 - lo.2) * k)
         let bg = "#" + [rgb.0, rgb.1, rgb.2].map { hex(Int($0.rounded()), 2) }.joined()
-        let dark = "#1d1d1f", light = "#ffffff"
+        // Black, not the page's near-black: between the two, black keeps 4.58:1 at the scale's middle grey.
+        let dark = "#000000", light = "#ffffff"
         return (bg, contrast(bg, dark) >= contrast(bg, light) ? dark : light)
     }
 
@@ -186,7 +189,7 @@ extension RunReport {
         func fraction(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 1 }
         let unit = heat == "latency" ? "ns" : "GB/s"
         var s = t.title.isEmpty ? "" : "<h2>\(escapeXML(t.title))</h2>\n"
-        s += "<table class=\"heat \(heat)\">\n<tr>" + t.columns.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr>\n"
+        s += "<table class=\"heat \(heat)\(Self.density(t.columns.count))\">\n<tr>" + t.columns.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr>\n"
         for r in t.rows {
             s += "<tr>" + (r.first.map { "<th>\(escapeXML($0))</th>" } ?? "")
             for c in r.dropFirst() {
@@ -214,6 +217,9 @@ extension RunReport {
         return s
     }
 
+    /// Matrices of many devices get smaller type so that 40 columns fit in 1,400 px.
+    static func density(_ columns: Int) -> String { columns > 24 ? " denser" : columns > 12 ? " dense" : "" }
+
     static func heatNumber(_ v: Double, _ heat: String) -> String { heat == "latency" ? String(format: "%.0f", v) : String(format: "%.2f", v) }
 
     /// Background of a topo -m class, from the closest (NV#, PIX) in green to the farthest (SYS) in red.
@@ -231,7 +237,7 @@ extension RunReport {
 
     /// The GPU/NIC matrix with nvidia-smi's names and legend (TopoMatrix.from: the cells `simrun p2p --format topo-m` prints).
     func topoMatrixHTML(_ m: TopoMatrix) -> String {
-        var s = "<h2>GPU and NIC paths (as nvidia-smi topo -m)</h2>\n<table class=\"topo\">\n<tr><th></th>" + m.names.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr>\n"
+        var s = "<h2>GPU and NIC paths (as nvidia-smi topo -m)</h2>\n<table class=\"topo\(Self.density(m.names.count + 1))\">\n<tr><th></th>" + m.names.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr>\n"
         for (i, row) in m.cells.enumerated() {
             s += "<tr><th>\(escapeXML(m.names[i]))</th>" + row.map { "<td style=\"background: \(Self.topoColour($0))\">\(escapeXML($0))</td>" }.joined() + "</tr>\n"
         }

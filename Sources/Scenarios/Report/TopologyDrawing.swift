@@ -146,7 +146,8 @@ public struct TopologyDrawing: Sendable {
         for b in blocks {
             let socket = t.sockets.first { $0.id == b.socket }
             let title = "socket \(b.socket)" + (socket.map { " · \($0.cpuVendor.rawValue) family 0x\(hex($0.cpuFamily, 2))" } ?? "")
-            sockets.append(SocketBlock(socket: b.socket, title: title, x: sideBySide ? ox : 4, y: oy, width: b.width, height: b.height))
+            sockets.append(SocketBlock(socket: b.socket, title: title, x: sideBySide ? ox : 4, y: oy, width: sideBySide ? b.width : b.width + ox - 4,
+                                      height: b.height))
             for p in b.placed {
                 let base = nodes.count
                 for var n in p.nodes {
