@@ -1,7 +1,7 @@
 #!/bin/bash
 # Opens report.html (and sweep.html) files in headless Chromium at 1,400 px and fails on any console error, a page
-# that does not render, or anything clipped: the page wider than the window (document scrollWidth > 1400) or any
-# svg, table, pre or img whose right edge lies past 1,400 px.
+# that does not render, or anything clipped: the page wider than the window (document scrollWidth > 1400), any
+# svg, table, pre or img whose right edge lies past 1,400 px, or an SVG's text reaching outside its figure.
 #   scripts/check-report-html.sh REPORT.html [--screenshot PNG] ...
 # Needs Debian's chromium (.ci/run installs it) and python3. Exit 0: every page rendered, no console errors, nothing
 # clipped. The width check runs on a copy of the page with a measuring script added (the reports have no scripts).
@@ -31,6 +31,10 @@ script = ('<script>(function(){var W=1400,bad=[],d=document.documentElement;'
           'if(d.scrollWidth>W)bad.push("document scrollWidth "+d.scrollWidth);'
           'document.querySelectorAll("svg,table,pre,img").forEach(function(e,i){var r=e.getBoundingClientRect();'
           'if(r.right>W+0.5)bad.push(e.tagName.toLowerCase()+" #"+i+(e.getAttribute("class")?"."+e.getAttribute("class"):"")+" right edge "+Math.round(r.right));});'
+          'document.querySelectorAll("svg").forEach(function(g,i){var b=g.getBoundingClientRect();'
+          'g.querySelectorAll("text").forEach(function(t){var r=t.getBoundingClientRect();'
+          'if(r.width>0&&(r.left<b.left-1||r.right>b.right+1||r.top<b.top-1||r.bottom>b.bottom+1))'
+          'bad.push("svg #"+i+" text \\""+t.textContent.slice(0,40)+"\\" outside its figure");});});'
           'var n=document.querySelectorAll("svg,table").length,p=document.createElement("pre");'
           'p.textContent="WIDTH"+"-CHECK "+(bad.length?"FAIL "+bad.join("; "):"OK")+" scrollWidth="+d.scrollWidth+" innerWidth="+window.innerWidth+" checked="+n;'
           'document.body.appendChild(p);})();</script>')

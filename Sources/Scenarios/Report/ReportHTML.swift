@@ -98,20 +98,24 @@ extension RunReport {
     var throughputSVG: String {
         let shown = Array(flows.prefix(64))
         let top = max(shown.map(\.gigabytesPerSecond).max() ?? 1, 0.001)
-        let labelWidth = 260.0, barWidth = 420.0, row = 18.0
+        // Labels of up to 42 characters (longer ones end in …) fit in 300 px at 11 px; values and status to the right.
+        let labelWidth = 300.0, barWidth = 420.0, row = 18.0
         let h = Double(shown.count) * row + 30
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"throughput\" width=\"\(fmt(labelWidth + barWidth + 80))\" height=\"\(fmt(h))\" role=\"img\" aria-label=\"throughput per flow\">\n"
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"throughput\" width=\"\(fmt(labelWidth + barWidth + 130))\" height=\"\(fmt(h))\" role=\"img\" aria-label=\"throughput per flow\">\n"
         for (i, f) in shown.enumerated() {
             let y = Double(i) * row + 4
             let w = barWidth * f.gigabytesPerSecond / top
             let colour = f.status == "ok" ? (f.redirectedAt.isEmpty ? "#3b78c4" : "#e08a00") : "#d62828"
-            s += "<text x=\"\(fmt(labelWidth - 6))\" y=\"\(fmt(y + 12))\" text-anchor=\"end\" font-size=\"11\">\(escapeXML(String((f.phase == f.label ? f.label : f.phase + ": " + f.label).prefix(44))))</text>"
+            s += "<text x=\"\(fmt(labelWidth - 6))\" y=\"\(fmt(y + 12))\" text-anchor=\"end\" font-size=\"11\">\(escapeXML(Self.clipped(f.phase == f.label ? f.label : f.phase + ": " + f.label, 42)))<title>\(escapeXML(f.phase + ": " + f.label))</title></text>"
             s += "<rect x=\"\(fmt(labelWidth))\" y=\"\(fmt(y))\" width=\"\(fmt(max(w, 0.5)))\" height=\"\(fmt(row - 5))\" fill=\"\(colour)\"/>"
             s += "<text x=\"\(fmt(labelWidth + max(w, 0.5) + 4))\" y=\"\(fmt(y + 12))\" font-size=\"11\">\(Self.gb(f.gigabytesPerSecond))\(f.status == "ok" ? "" : " " + f.status)</text>\n"
         }
         s += "<text x=\"\(fmt(labelWidth))\" y=\"\(fmt(h - 6))\" font-size=\"10\" fill=\"#555555\">GB/s (steady state); blue: direct, orange: ACS-redirected, red: blocked or refused</text>\n"
         return s + "</svg>"
     }
+
+    /// `text` cut to `n` characters, the last one `…` when cut.
+    static func clipped(_ text: String, _ n: Int) -> String { text.count <= n ? text : String(text.prefix(n - 1)) + "…" }
 
     /// One flow's latency histogram: bars per bucket, log-spaced x axis.
     func histogramSVG(_ f: Flow) -> String {

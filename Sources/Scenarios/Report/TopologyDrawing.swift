@@ -80,7 +80,7 @@ public struct TopologyDrawing: Sendable {
         for i in children.indices { children[i].sort { e.functions[$0].bdf.requesterID < e.functions[$1].bdf.requesterID } }
 
         // One root complex's tree at the origin: nodes with parents relative to the unit, its width and height.
-        func unit(_ r: Int) -> (nodes: [Node], width: Double, height: Double) {
+        func unit(_ r: Int, _ top: [Int], continued: Bool) -> (nodes: [Node], width: Double, height: Double) {
             var nodes: [Node] = []
             var nextLeaf = 0.0
             var maxDepth = 0
@@ -108,23 +108,41 @@ public struct TopologyDrawing: Sendable {
                 return x
             }
             let rc = t.rootComplexes[r]
-            nodes.append(Node(label: rc.name, detail: "socket \(rc.socket)" + (rc.hostBridgeID.map { " · \($0)" } ?? ""), x: 0, y: 26,
+            nodes.append(Node(label: rc.name + (continued ? " (cont.)" : ""), detail: "socket \(rc.socket)" + (rc.hostBridgeID.map { " · \($0)" } ?? ""), x: 0, y: 26,
                               parent: nil, linkUtilization: nil, linkText: "", mark: marks["root complex \(rc.name)"],
                               deviceName: rc.hostBridgeID.flatMap { names?.name(vendor: $0.vendor, device: $0.device) }))
             var xs: [Double] = []
-            for f in roots[r] { xs.append(place(f, parent: 0, depth: 1)) }
+            for f in top { xs.append(place(f, parent: 0, depth: 1)) }
             if xs.isEmpty { nextLeaf = 1; nodes[0].x = Self.columnWidth / 2 } else { nodes[0].x = (xs.first! + xs.last!) / 2 }
             return (nodes, max(nextLeaf, 1) * Self.columnWidth, Double(maxDepth) * Self.rowHeight + 26 + 16 + 14)
         }
 
+        func leaves(_ f: Int) -> Int { children[f].isEmpty ? 1 : children[f].reduce(0) { $0 + leaves($1) } }
         // Per socket: its root complexes' trees packed into rows no wider than the page.
         let socketIDs = Array(Set(t.rootComplexes.map(\.socket))).sorted()
         var blocks: [(socket: Int, placed: [(nodes: [Node], dx: Double, dy: Double)], width: Double, height: Double)] = []
         for s in socketIDs {
             var placed: [(nodes: [Node], dx: Double, dy: Double)] = []
             var x = 0.0, y = Self.headerHeight, rowHeight = 0.0, width = 0.0
+            // A root complex wider than the page wraps: its root-bus subtrees in chunks that fit, each chunk under
+            // the root complex's box (`rc0 (cont.)` after the first).
+            var units: [(Int, [Int], Bool)] = []
             for r in t.rootComplexes.indices where t.rootComplexes[r].socket == s {
-                let u = unit(r)
+                var chunk: [Int] = [], chunkLeaves = 0
+                for f in roots[r] {
+                    let n = leaves(f)
+                    if !chunk.isEmpty, Double(chunkLeaves + n) * Self.columnWidth > Self.maxWidth - 28 {
+                        units.append((r, chunk, units.contains { $0.0 == r }))
+                        chunk = []
+                        chunkLeaves = 0
+                    }
+                    chunk.append(f)
+                    chunkLeaves += n
+                }
+                units.append((r, chunk, units.contains { $0.0 == r }))
+            }
+            for (r, top, continued) in units {
+                let u = unit(r, top, continued: continued)
                 if x > 0, x + u.width > Self.maxWidth - 28 {
                     y += rowHeight
                     x = 0
