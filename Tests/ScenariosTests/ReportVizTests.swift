@@ -129,6 +129,25 @@ struct ReportVizTests {
         #expect(Double(svg["width"] ?? "") ?? .infinity <= TopologyDrawing.maxWidth)
     }
 
+    @Test("a 32-GPU two-socket machine: root complexes wider than the page wrap into rows, drawn at full size")
+    func treeWraps() throws {
+        var p = GeneratorParameters()
+        p.sockets = 2; p.rootPortsPerRootComplex = 4; p.gpusPerSwitch = 4; p.nicsPerSwitch = 1; p.nvmePerSwitch = 0
+        let loaded = try LoadedTopology(topology: try TopologyGenerator.generate(p))
+        var runner = try WorkloadRunner(loaded, seed: 7, jobs: 2)
+        runner.mode = .flow
+        let workload = try ScenarioSource.workload("h2d", fabric: runner.fabric, options: ScenarioOptions(size: 1 << 20), device: nil)
+        let r = RunReport(result: try runner.run(workload), runner: runner, topologyFile: "gpu32.xml", pciNames: nil)
+        let tree = r.tree
+        #expect(tree.nodes.filter { $0.label.hasPrefix("gpu") }.count == 32)
+        // 20 endpoints per root complex (2,360 px in one row) wrap into two rows of two root ports each.
+        #expect(tree.width <= TopologyDrawing.maxWidth && tree.shownWidth == tree.width)
+        #expect(tree.nodes.filter { $0.label.hasSuffix("(cont.)") }.count == 2)
+        #expect(tree.arrangement == "stacked" && tree.sockets.count == 2)
+        let (m, _) = TopoMatrix.from(runner.fabric)
+        #expect(r.topoMatrix == m && m.names.count == 40)
+    }
+
     @Test("one finding per (pair, port, rule), listing every phase it happened in")
     func findingsUnique() throws {
         for (topology, cmdline) in [("gpu8-gen4-switches", "iommu=pt"), ("xeon-not-whitelisted", nil)] {
