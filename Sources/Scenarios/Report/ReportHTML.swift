@@ -190,7 +190,7 @@ extension RunReport {
         let heat = t.heat ?? "bandwidth"
         let values = t.rows.flatMap { $0.dropFirst() }.compactMap { if case .value(let v) = Self.heatCell($0) { v } else { nil } }
         let lo = values.min() ?? 0, hi = values.max() ?? 0
-        func fraction(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 1 }
+        func fraction(_ v: Double) -> Double { hi > lo ? (v - lo) / (hi - lo) : 0.5 }  // one value: the middle shade
         let unit = heat == "latency" ? "ns" : "GB/s"
         var s = t.title.isEmpty ? "" : "<h2>\(escapeXML(t.title))</h2>\n"
         s += "<table class=\"heat \(heat)\(Self.density(t.columns.count))\">\n<tr>" + t.columns.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr>\n"
@@ -212,7 +212,7 @@ extension RunReport {
         s += "</table>\n<div class=\"scale\"><span>Scale (\(unit), \(heat == "latency" ? "darker is slower" : "darker is faster")):</span>"
         let stops = hi > lo ? 5 : 1
         for k in 0..<stops {
-            let f = stops == 1 ? 1 : Double(k) / Double(stops - 1)
+            let f = stops == 1 ? 0.5 : Double(k) / Double(stops - 1)
             let (bg, fg) = Self.heatColours(f, heat: heat)
             s += "<span class=\"sw\" style=\"background: \(bg); color: \(fg)\">\(escapeXML(Self.heatNumber(lo + (hi - lo) * f, heat)))</span>"
         }
