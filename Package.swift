@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Fuzzing", dependencies: ["Sim", "Scenarios"]),
         .executableTarget(name: "simfuzz", dependencies: ["Fuzzing"]),
         .testTarget(name: "SimTests", dependencies: ["Sim"], exclude: ["Fixtures"]),  // read by path
-        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Sim"]),
+        .testTarget(name: "ScenariosTests", dependencies: ["Scenarios", "Sim"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "FuzzingTests", dependencies: ["Fuzzing"], exclude: ["Fixtures"]),  // read by path
         .testTarget(name: "simrunTests", dependencies: ["Sim", "simrun"], exclude: ["Golden"]),
     ]

@@ -4,7 +4,8 @@ import Foundation
 import Sim
 
 extension RunReport {
-    public init(result: WorkloadResult, runner: WorkloadRunner, topologyFile: String) {
+    /// `pciNames`: the pci.ids names for the Devices table and the tree (default: the system's, PCINames.shared).
+    public init(result: WorkloadResult, runner: WorkloadRunner, topologyFile: String, pciNames: PCINames? = PCINames.shared) {
         let fabric = runner.fabric
         let semantics = runner.booted.semantics
         topologyName = fabric.topology.name
@@ -84,20 +85,44 @@ extension RunReport {
         flowModelPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy == .flow }.count
         tlpPhases = result.phases.filter { $0.transport != nil && $0.simulatedBy != .flow }.count
         tables = result.tables + Self.tables(result.workload.scenario, flows)
-        tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings)
+        tree = TopologyDrawing(fabric: fabric, links: links, findings: self.findings, names: pciNames)
+        let topo = TopoMatrix.from(fabric)
+        topoMatrix = topo.matrix.names.count >= 2 ? topo.matrix : nil
+        topoMatrixDevices = topoMatrix == nil ? [] : topo.functions.map { fabric.name($0) }
+        pciIDsSource = pciNames?.source
+        let e = fabric.enumeration
+        devices = e.functions.indices.filter { e.functions[$0].physicalFunction == nil }
+            .sorted { e.functions[$0].bdf < e.functions[$1].bdf }
+            .compactMap { f in
+                let fn = e.functions[f]
+                guard let d = fn.device else { return nil }
+                let id = fabric.topology.devices[d].id
+                return Device(name: fn.name, bdf: fn.bdf.description, id: id.description, kind: fn.kind.rawValue,
+                              pciName: pciNames?.name(vendor: id.vendor, device: id.device))
+            }
     }
 
     static func ns(_ ps: Picoseconds) -> Double { Double(ps) / 1000 }
 
-    /// One finding per (pair, port, rule, bit, TLP kind): the phases it happened in are listed, their TLPs summed.
+    /// One finding per (pair, port, rule): the phases it happened in are listed, their TLPs summed, and the TLP kinds
+    /// (and ACS bits) it acted on joined (`MWr, MRd` where a root complex drops a pair's writes and its reads alike;
+    /// redirects name the TLP kind in their rule, so each kind stays its own finding there).
     static func merged(_ findings: [Finding]) -> [Finding] {
         var out: [Finding] = []
         var index: [String: Int] = [:]
+        func join(_ a: String?, _ b: String?) -> String? {
+            guard let b else { return a }
+            guard let a else { return b }
+            return a.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains(b) ? a : a + ", " + b
+        }
         for f in findings {
-            let key = [f.kind, f.requester, f.target, f.port, f.rule, f.bit ?? "", f.tlpKind ?? ""].joined(separator: "\u{1}")
+            let key = [f.kind, f.requester, f.target, f.port, f.rule].joined(separator: "\u{1}")
             if let k = index[key] {
-                if !out[k].phases.contains(f.phase) { out[k].phases.append(f.phase) }
+                for p in f.phases where !out[k].phases.contains(p) { out[k].phases.append(p) }
                 out[k].tlps += f.tlps
+                out[k].tlpKind = join(out[k].tlpKind, f.tlpKind)
+                out[k].bit = join(out[k].bit, f.bit)
+                for line in f.linuxLog where !out[k].linuxLog.contains(line) { out[k].linuxLog.append(line) }
             } else {
                 index[key] = out.count
                 out.append(f)
@@ -377,7 +402,7 @@ extension RunReport {
                 matrix("Unidirectional P2P write bandwidth (GB/s), row writes column", "uni", { $0.gigabytesPerSecond }, { $0[0] }, gb),
                 matrix("Bidirectional P2P bandwidth (GB/s, sum of both directions)", "bidi", { $0.gigabytesPerSecond }, { $0.reduce(0, +) }, gb),
                 matrix("P2P read latency (ns, p50 of 64-byte reads at queue depth 1)", "latency", { $0.latencyP50ns }, { $0[0] }, { String(format: "%.0f", $0) }),
-            ].map { t in var t = t; t.columns[0] = ""; return t }
+            ].enumerated().map { i, t in var t = t; t.columns[0] = ""; t.heat = i < 2 ? "bandwidth" : "latency"; return t }
         case "iotlb-thrash":
             let rows = flows.map { f -> [String] in
                 let parts = f.phaseKind.split(separator: " ")

@@ -144,6 +144,24 @@ public struct RunReport: Sendable {
         public var title: String
         public var columns: [String]
         public var rows: [[String]]
+        /// HTML draws the numeric cells as a heatmap: `bandwidth` (blue, darker is faster) or `latency` (orange,
+        /// darker is slower); nil: a plain table.
+        public var heat: String? = nil
+        public init(title: String, columns: [String], rows: [[String]], heat: String? = nil) {
+            self.title = title
+            self.columns = columns
+            self.rows = rows
+            self.heat = heat
+        }
+    }
+
+    /// One PCI function as the Devices table lists it: name, BDF, vendor:device and its pci.ids name.
+    public struct Device: Sendable {
+        public var name: String
+        public var bdf: String
+        public var id: String
+        public var kind: String
+        public var pciName: String?
     }
 
     public var topologyName: String
@@ -170,4 +188,13 @@ public struct RunReport: Sendable {
     public var simulatedNanoseconds: Double
     /// The drawing of the topology (for HTML).
     public var tree: TopologyDrawing
+    /// The GPU/NIC path-class matrix as `nvidia-smi topo -m` (and `simrun p2p --format topo-m`) prints it; nil
+    /// with fewer than two GPUs and NICs (for HTML).
+    public var topoMatrix: TopoMatrix?
+    /// The device of each row of `topoMatrix` (GPU0 is `gpu3` when gpu3 has the lowest PCI address).
+    public var topoMatrixDevices: [String] = []
+    /// Every function but virtual ones, in BDF order, with pci.ids names (for HTML).
+    public var devices: [Device] = []
+    /// The pci.ids file that named the devices; nil when none was found (IDs only).
+    public var pciIDsSource: String?
 }

@@ -13,26 +13,16 @@ struct SweepHTML {
     }
     static func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
-    /// A y axis from 0 (or the minimum, when negative) to a round maximum.
-    static func scale(_ values: [Double]) -> (Double, Double) {
-        let hi = values.max() ?? 1
-        let lo = min(0, values.min() ?? 0)
-        guard hi > lo else { return (lo, lo + 1) }
-        let span = hi - lo
-        let magnitude = pow(10, floor(log10(span)))
-        let top = (ceil(hi / magnitude * 2) / 2) * magnitude
-        return (lo, max(top, hi))
-    }
-
     func metricAgainstAxis(_ m: Int, _ a: Int) -> String {
         let plan = results.plan
         let axis = plan.axes[a]
-        let w = 360.0, h = 220.0, left = 52.0, bottom = 40.0, top = 24.0, right = 12.0
+        let w = 360.0, h = 220.0, left = 56.0, bottom = 40.0, top = 24.0, right = 12.0
         var points: [(Int, Double, Int)] = []
         for row in results.rows where row.error == nil && m < row.metrics.count && row.metrics[m].isFinite {
             points.append((plan.coordinates(row.point)[a], row.metrics[m], row.point))
         }
-        let (lo, hi) = Self.scale(points.map(\.1))
+        let scale = NiceScale(points.map(\.1))
+        let (lo, hi) = (scale.lo, scale.hi)
         let n = axis.values.count
         func x(_ v: Int, jitter: Int = 0) -> Double {
             let slot = (w - left - right) / Double(n)
@@ -44,15 +34,14 @@ struct SweepHTML {
         s += "<text x=\"\(Self.f(w / 2))\" y=\"14\" text-anchor=\"middle\" font-size=\"12\">\(Self.esc(metric.name)) against \(Self.esc(axis.name))</text>"
         s += "<line x1=\"\(left)\" y1=\"\(Self.f(h - bottom))\" x2=\"\(Self.f(w - right))\" y2=\"\(Self.f(h - bottom))\" stroke=\"#444\"/>"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(Self.f(h - bottom))\" stroke=\"#444\"/>"
-        for k in 0...4 {
-            let v = lo + (hi - lo) * Double(k) / 4
-            s += "<text x=\"\(Self.f(left - 4))\" y=\"\(Self.f(y(v) + 4))\" text-anchor=\"end\" font-size=\"10\">\(String(format: "%.3g", v))</text>"
+        for v in scale.ticks {
+            s += "<text x=\"\(Self.f(left - 4))\" y=\"\(Self.f(y(v) + 4))\" text-anchor=\"end\" font-size=\"10\">\(scale.label(v))</text>"
             s += "<line x1=\"\(left)\" y1=\"\(Self.f(y(v)))\" x2=\"\(Self.f(w - right))\" y2=\"\(Self.f(y(v)))\" stroke=\"#eee\"/>"
         }
         for (v, value) in axis.values.enumerated() {
             s += "<text x=\"\(Self.f(x(v)))\" y=\"\(Self.f(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(Self.esc(value.label))</text>"
         }
-        s += "<text x=\"12\" y=\"\(Self.f((h - bottom + top) / 2))\" font-size=\"10\" transform=\"rotate(-90 12 \(Self.f((h - bottom + top) / 2)))\" text-anchor=\"middle\">\(Self.esc(metric.unit))</text>"
+        s += "<text x=\"12\" y=\"\(Self.f((h - bottom + top) / 2))\" font-size=\"10\" transform=\"rotate(-90 12 \(Self.f((h - bottom + top) / 2)))\" text-anchor=\"middle\">\(Self.esc(metric.name))\(metric.unit.isEmpty ? "" : " (" + Self.esc(metric.unit) + ")")</text>"
         for (v, value, point) in points {
             s += "<circle cx=\"\(Self.f(x(v, jitter: point)))\" cy=\"\(Self.f(y(value)))\" r=\"2.5\" fill=\"#4a78b5\" fill-opacity=\"0.5\"><title>point \(point): \(String(format: "%.3f", value))</title></circle>"
         }
@@ -75,30 +64,36 @@ struct SweepHTML {
             return (c, row.metrics[m], row.point, results.ok(row))
         }
         guard !pts.isEmpty else { return nil }
-        let w = 520.0, h = 300.0, left = 60.0, bottom = 40.0, top = 24.0, right = 16.0
-        let (ylo, yhi) = Self.scale(pts.map(\.1))
-        let cmin = pts.map(\.0).min()!, cmax = pts.map(\.0).max()!
-        let xlo = cmin == cmax ? cmin - 1 : cmin - (cmax - cmin) * 0.05
-        let xhi = cmin == cmax ? cmax + 1 : cmax + (cmax - cmin) * 0.05
+        let w = 560.0, h = 300.0, left = 60.0, bottom = 40.0, top = 24.0, right = 28.0
+        let yScale = NiceScale(pts.map(\.1)), xScale = NiceScale(pts.map(\.0))
+        let (ylo, yhi) = (yScale.lo, yScale.hi)
+        let (xlo, xhi) = (xScale.lo, xScale.hi)
+        let unit = plan.metrics[m].unit
         func x(_ v: Double) -> Double { left + (w - left - right) * (v - xlo) / (xhi - xlo) }
         func y(_ v: Double) -> Double { top + (h - top - bottom) * (1 - (v - ylo) / (yhi - ylo)) }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\">"
         s += "<text x=\"\(Self.f(w / 2))\" y=\"14\" text-anchor=\"middle\" font-size=\"12\">cost against \(Self.esc(r)): Pareto front in red, hollow points miss a constraint</text>"
         s += "<line x1=\"\(left)\" y1=\"\(Self.f(h - bottom))\" x2=\"\(Self.f(w - right))\" y2=\"\(Self.f(h - bottom))\" stroke=\"#444\"/>"
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(Self.f(h - bottom))\" stroke=\"#444\"/>"
-        for k in 0...4 {
-            let v = ylo + (yhi - ylo) * Double(k) / 4
-            s += "<text x=\"\(Self.f(left - 4))\" y=\"\(Self.f(y(v) + 4))\" text-anchor=\"end\" font-size=\"10\">\(String(format: "%.3g", v))</text>"
-            let c = xlo + (xhi - xlo) * Double(k) / 4
-            s += "<text x=\"\(Self.f(x(c)))\" y=\"\(Self.f(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(String(format: "%.4g", c))</text>"
+        for v in yScale.ticks {
+            s += "<text x=\"\(Self.f(left - 4))\" y=\"\(Self.f(y(v) + 4))\" text-anchor=\"end\" font-size=\"10\">\(yScale.label(v))</text>"
+            s += "<line x1=\"\(left)\" y1=\"\(Self.f(y(v)))\" x2=\"\(Self.f(w - right))\" y2=\"\(Self.f(y(v)))\" stroke=\"#eee\"/>"
         }
-        s += "<text x=\"\(Self.f(w / 2))\" y=\"\(Self.f(h - 6))\" text-anchor=\"middle\" font-size=\"10\">cost</text>"
+        for c in xScale.ticks {
+            s += "<text x=\"\(Self.f(x(c)))\" y=\"\(Self.f(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(xScale.label(c))</text>"
+            s += "<line x1=\"\(Self.f(x(c)))\" y1=\"\(top)\" x2=\"\(Self.f(x(c)))\" y2=\"\(Self.f(h - bottom))\" stroke=\"#eee\"/>"
+        }
+        s += "<text x=\"\(Self.f((w + left - right) / 2))\" y=\"\(Self.f(h - 6))\" text-anchor=\"middle\" font-size=\"10\">cost (the plan's &lt;cost&gt; prices summed)</text>"
+        s += "<text x=\"12\" y=\"\(Self.f((h - bottom + top) / 2))\" font-size=\"10\" transform=\"rotate(-90 12 \(Self.f((h - bottom + top) / 2)))\" text-anchor=\"middle\">\(Self.esc(r))\(unit.isEmpty ? "" : " (" + Self.esc(unit) + ")")</text>"
         for (c, v, point, ok) in pts {
             s += "<circle cx=\"\(Self.f(x(c)))\" cy=\"\(Self.f(y(v)))\" r=\"3\" fill=\"\(ok ? "#4a78b5" : "none")\" stroke=\"#4a78b5\"><title>point \(point): cost \(String(format: "%.2f", c)), \(String(format: "%.3f", v))</title></circle>"
         }
         let front = results.paretoFront.map { ($0.cost!, $0.metrics[m]) }
         if !front.isEmpty {
             s += "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"" + front.map { "\(Self.f(x($0.0))),\(Self.f(y($0.1)))" }.joined(separator: " ") + "\"/>"
+            for (c, v) in front {
+                s += "<circle class=\"pareto\" cx=\"\(Self.f(x(c)))\" cy=\"\(Self.f(y(v)))\" r=\"4.5\" fill=\"#c0392b\" stroke=\"#ffffff\"><title>Pareto front: cost \(xScale.label(c)), \(String(format: "%.3f", v))</title></circle>"
+            }
         }
         return s + "</svg>"
     }

@@ -220,7 +220,7 @@ public struct SweepResults {
     }
 
     /// Configurations no other beats on both cost and the rank-by metric (lower cost, higher metric).
-    var paretoFront: [SweepRow] {
+    public var paretoFront: [SweepRow] {
         guard let r = plan.rankBy else { return [] }
         let candidates = rows.filter { $0.cost != nil && value($0, r) != nil }
         return candidates.filter { a in

@@ -81,7 +81,7 @@ public struct TopoMatrix: Sendable, Equatable {
         return out
     }
 
-    static func legendText(_ p: PathClass) -> String {
+    public static func legendText(_ p: PathClass) -> String {
         switch p {
         case .same: "Self"
         case .pix: "Connection traversing at most a single PCIe bridge"
