@@ -159,4 +159,34 @@ struct ImportLspciTests {
         #expect(LspciParser.region(2, "Memory at f0000000 (64-bit, prefetchable) [disabled]", sizeRequired: true) == nil)
         #expect(LspciParser.acsFlags("SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-") == ACSFlags.linuxRequested)
     }
+
+    @Test("upstream ports sharing a Device Serial Number become one <switch-chip>, said as a warning; odd serials are ignored")
+    func deviceSerialNumber() throws {
+        func port(_ bdf: String, _ secondary: Int, _ subordinate: Int, _ type: String, _ dsn: String?) -> String {
+            "\(bdf) PCI bridge: PLX Technology, Inc. Device 8747\n"
+                + "\tBus: primary=\(bdf.prefix(2)), secondary=\(hex(secondary, 2)), subordinate=\(hex(subordinate, 2)), sec-latency=0\n"
+                + "\tCapabilities: [68] Express (v2) \(type), MSI 00\n" + (dsn.map { "\tCapabilities: [100 v1] Device Serial Number \($0)\n" } ?? "")
+        }
+        /// Root port 00:0n.0 -> upstream port -> one downstream port, the upstream port with serial `dsn`.
+        func branch(_ n: Int, _ dsn: String) -> String {
+            let bus = 3 * n - 2
+            return port("00:0\(n).0", bus, bus + 2, "Root Port (Slot+)", nil) + port("\(hex(bus, 2)):00.0", bus + 1, bus + 2, "Upstream Port", dsn)
+                + port("\(hex(bus + 1, 2)):00.0", bus + 2, bus + 2, "Downstream Port (Slot+)", nil)
+        }
+        let text = branch(1, "00-11-22-33-44-55-66-77") + branch(2, "00-11-22-33-44-55-66-77") + branch(3, "00-11-22-33-44-55-66-88") + branch(4, "00-11-22")
+        let m = try LspciImporter.machine(text: text, file: "dsn.txt")
+        #expect(m.functions.first { $0.bdf == BDF("0000:07:00.0") }?.serialNumber == 0x0011_2233_4455_6688)
+        #expect(m.functions.first { $0.bdf == BDF("0000:0a:00.0") }?.serialNumber == nil)   // three bytes: not a serial
+        let r = try TopologyAssembler.assemble(m)
+        #expect(r.topology.switchChips == [SwitchChip(name: "chip-0011223344556677")])
+        #expect(r.topology.switchChips.first?.routing == .partitioned)
+        let chips = r.topology.devices.filter { $0.kind == .switchUpstreamPort }.map { "\($0.name)=\($0.switchInfo?.chip ?? "-")" }
+        #expect(chips == ["sw-01-00.0=chip-0011223344556677", "sw-04-00.0=chip-0011223344556677", "sw-07-00.0=-", "sw-0a-00.0=-"])
+        let w = try #require(r.warnings.first { $0.message.hasPrefix("switches ") })
+        #expect(w.line == 4 && w.message.hasPrefix("switches 0000:01:00.0, 0000:04:00.0 share Device Serial Number 00-11-22-33-44-55-66-77: partitions of one chip 'chip-0011223344556677'"))
+        #expect(r.assumptions.contains { $0.hasPrefix("switch upstream ports sharing a Device Serial Number") })
+        // The written topology reads back with the chip.
+        let back = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "dsn.xml")
+        #expect(back.topology.switchChips.map(\.name) == ["chip-0011223344556677"])
+    }
 }

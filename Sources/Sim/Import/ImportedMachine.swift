@@ -117,6 +117,9 @@ public struct ImportedFunction: Sendable, Hashable {
     public var driver: String?
     public var numaNode: Int?
     public var iommuGroup: Int?
+    /// Device Serial Number capability (lspci `Device Serial Number 00-80-5e-...`): switch upstream ports that
+    /// share one are partitions of one physical chip.
+    public var serialNumber: UInt64?
     /// Name of the IOMMU unit translating for it.
     public var iommuUnit: String?
     /// An SR-IOV virtual function: derived from its PF's SR-IOV capability, not imported on its own.

@@ -46,7 +46,7 @@ public enum LspciImporter {
         m.sources = ["devices, IDs, class, revision: the device header lines and Subsystem:",
                      "BARs: Region N:; bridge windows: Memory/Prefetchable memory behind bridge:; bus numbers: Bus:",
                      "port type, MPS, MRRS, links: Capabilities: Express (DevCap, DevCtl, LnkCap, LnkSta, LnkCtl, DevCap2, DevCtl2)",
-                     "ACS: ACSCap/ACSCtl; ATS, PASID, SR-IOV: their capability lines",
+                     "ACS: ACSCap/ACSCtl; ATS, PASID, SR-IOV: their capability lines; switch chips: Device Serial Number",
                      "drivers: Kernel driver in use:; NUMA node:, IOMMU group: lines"]
         var functions = parser.devices
         var treeParents: [BDF: BDF?]?
@@ -525,6 +525,12 @@ struct LspciParser {
         if name.hasPrefix("Address Translation Service") { f.supportsATS = true; return "ats" }
         if name.hasPrefix("Process Address Space ID") { f.supportsPASID = true; return "pasid" }
         if name.hasPrefix("Single Root I/O Virtualization") { return "sriov" }
+        if name.hasPrefix("Device Serial Number") {
+            // `Device Serial Number 00-11-22-33-44-55-66-77`: eight bytes, most significant first.
+            let bytes = name.dropFirst(20).trimmingSpaces.split(separator: "-")
+            if bytes.count == 8, bytes.allSatisfy({ $0.count == 2 }), let n = UInt64(bytes.joined(), radix: 16) { f.serialNumber = n }
+            return "dsn"
+        }
         return "other"
     }
 

@@ -143,6 +143,7 @@ struct AssemblyState {
             let hb = machine.hostBridges.first { $0.segment == key.segment && $0.bus == key.bus }
             buildRootComplex(key, hb)
         }
+        buildSwitchChips()
         buildSockets()
         topology.iommus = machine.iommus
         if machine.hasIOMMUGroups, machine.iommus.isEmpty {
@@ -663,6 +664,29 @@ struct AssemblyState {
             for k in topology.devices[d].bars.indices { topology.devices[d].bars[k].address = nil }
             topology.devices[d].bridge.memoryWindow = nil
             topology.devices[d].bridge.prefetchableWindow = nil
+        }
+    }
+
+    /// Switch upstream ports sharing a Device Serial Number are virtual switches (partitions) of one physical chip
+    /// (Broadcom PEX88000/PEX89000, Microchip Switchtec): each names it in its `chip` attribute. How the chip
+    /// forwards between its partitions is not in config space, so the default (`partitioned`, as Linux sees it)
+    /// is assumed and said.
+    mutating func buildSwitchChips() {
+        var bySerial: [UInt64: [Int]] = [:]
+        for (i, d) in topology.devices.enumerated() where d.kind == .switchUpstreamPort {
+            if let bdf = functionOf[i], let serial = functions[bdf]?.serialNumber { bySerial[serial, default: []].append(i) }
+        }
+        for (serial, ports) in bySerial.sorted(by: { $0.key < $1.key }) where ports.count > 1 {
+            let name = "chip-" + hex(serial, 16)
+            guard !topology.switchChips.contains(where: { $0.name == name }) else { continue }
+            topology.switchChips.append(SwitchChip(name: name))
+            for p in ports { topology.devices[p].switchInfo?.chip = name }
+            let dsn = stride(from: 56, through: 0, by: -8).map { hex((serial >> UInt64($0)) & 0xFF, 2) }.joined(separator: "-")
+            let bdfs = ports.compactMap { functionOf[$0]?.description }.joined(separator: ", ")
+            warn(functionOf[ports[0]].flatMap { functions[$0] }, "switches \(bdfs) share Device Serial Number \(dsn): partitions of one chip '\(name)'; "
+                 + "how the chip routes between them is not in lspci: routing=\"partitioned\" assumed (through the root complex, as Linux enumerates them)")
+            let text = "switch upstream ports sharing a Device Serial Number are partitions of one <switch-chip>; its routing between partitions is not in config space: partitioned assumed (set routing=\"fabric\" for a chip in fabric/synthetic mode)"
+            if !assumptions.contains(text) { assumptions.append(text) }
         }
     }
 
