@@ -375,6 +375,51 @@ struct ImportSysfsTests {
         _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "imported.xml")
     }
 
+    @Test("Device Serial Number in config space: upstream ports sharing one are one <switch-chip>, as lspci's import does")
+    func sysfsDeviceSerialNumber() throws {
+        let fake = try FakeSysfs()
+        defer { fake.remove() }
+        var hb = ConfigSpaceBuilder(vendor: 0x1022, device: 0x153A, classCode: 0x06_00_00, size: 256)
+        hb.bytes[0x06] = 0
+        try fake.function(["0000:00:00.0"], config: hb.bytes, resources: [], lineCount: 13)
+        // Three root ports, each with a Broadcom upstream port and one downstream port below. The first two
+        // upstream ports carry the serial of one chip split into two virtual switches, the third another; AER
+        // comes first so the DSN is found by walking the chain.
+        let serials: [UInt64] = [0x0011_2233_4455_6677, 0x0011_2233_4455_6677, 0x0011_2233_4455_6688]
+        for (n, serial) in serials.enumerated() {
+            let bus = UInt8(3 * n + 1)
+            let rpBDF = String(format: "0000:00:%02x.0", n + 1)
+            var rp = ConfigSpaceBuilder(vendor: 0x1022, device: 0x153B, classCode: 0x06_04_00, headerType: 1)
+            rp.buses(primary: 0, secondary: bus, subordinate: bus + 1)
+            rp.express(type: .rootPort, maxGen: 5, maxWidth: 16, gen: 5, width: 16)
+            try fake.function([rpBDF], config: rp.bytes, resources: [], lineCount: 17)
+            let uspBDF = String(format: "0000:%02x:00.0", bus)
+            var usp = ConfigSpaceBuilder(vendor: 0x1000, device: 0xC030, classCode: 0x06_04_00, headerType: 1)
+            usp.buses(primary: bus, secondary: bus + 1, subordinate: bus + 1)
+            usp.express(type: .upstreamPort, maxGen: 5, maxWidth: 16, gen: 5, width: 16)
+            usp.extended(id: 0x0001, at: 0x100, body: [0, 0, 0])
+            usp.extended(id: ExtendedCapability.deviceSerialNumber, at: 0x148, body: [UInt32(serial & 0xFFFF_FFFF), UInt32(serial >> 32)])
+            try fake.function([rpBDF, uspBDF], config: usp.bytes, resources: [], lineCount: 17)
+            var dsp = ConfigSpaceBuilder(vendor: 0x1000, device: 0xC030, classCode: 0x06_04_00, headerType: 1)
+            dsp.buses(primary: bus + 1, secondary: bus + 2, subordinate: bus + 2)
+            dsp.express(type: .downstreamPort, maxGen: 5, maxWidth: 16, gen: 5, width: 16)
+            try fake.function([rpBDF, uspBDF, String(format: "0000:%02x:00.0", bus + 1)], config: dsp.bytes, resources: [], lineCount: 17)
+        }
+        let snapshot = try SysfsSnapshot.read(root: fake.root.path)
+        #expect(snapshot.function(at: BDF("0000:04:00.0")!)?.config?.serialNumber.value == 0x0011_2233_4455_6677)
+        #expect(snapshot.function(at: BDF("0000:05:00.0")!)?.config?.serialNumber.isKnown == true)
+        #expect(snapshot.function(at: BDF("0000:05:00.0")!)?.config?.serialNumber.value == nil)   // no DSN: absent
+
+        let r = try SysfsImporter.read(root: fake.root.path)
+        #expect(r.topology.switchChips == [SwitchChip(name: "chip-0011223344556677")])
+        let chips = r.topology.devices.filter { $0.kind == .switchUpstreamPort }.map { $0.switchInfo?.chip ?? "-" }
+        #expect(chips == ["chip-0011223344556677", "chip-0011223344556677", "-"])
+        #expect(r.warnings.contains { $0.message.contains("share Device Serial Number 00-11-22-33-44-55-66-77") })
+        let back = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "dsn.xml")
+        _ = try LoadedTopology(document: back)
+        #expect(back.topology.switchChips.map(\.name) == ["chip-0011223344556677"])
+    }
+
     @Test("sysfs gaps: no cpuinfo, an unassigned BAR; a root without sys/bus/pci is an error")
     func sysfsGaps() throws {
         let fake = try FakeSysfs()

@@ -112,6 +112,8 @@ public struct ExtendedCapability: Sendable, Hashable {
     public var id: UInt16
     public var version: Int
     public var offset: Int
+    /// Device Serial Number (PCIe Base 6.0 §7.9.3): a 64-bit IEEE EUI-64, lower dword at +4, upper at +8.
+    public static let deviceSerialNumber: UInt16 = 0x0003
     public static let acs: UInt16 = 0x000D
     public static let ats: UInt16 = 0x000F
     public static let sriov: UInt16 = 0x0010
@@ -198,6 +200,18 @@ public struct PCIConfigSpace: Sendable, Hashable {
         case .present(let list): list.first { $0.id == id }.map { .present($0) } ?? .absent
         case .absent: .absent
         case .unreadable: .unreadable
+        }
+    }
+
+    /// The Device Serial Number capability's 64-bit value (upper dword at +8, lower at +4; lspci prints it most
+    /// significant byte first: `Device Serial Number 00-11-22-33-44-55-66-77`).
+    public var serialNumber: ConfigReadout<UInt64> {
+        switch extendedCapability(ExtendedCapability.deviceSerialNumber) {
+        case .unreadable: return .unreadable
+        case .absent: return .absent
+        case .present(let cap):
+            guard let lower = read32(cap.offset + 4), let upper = read32(cap.offset + 8) else { return .unreadable }
+            return .present(UInt64(upper) << 32 | UInt64(lower))
         }
     }
 

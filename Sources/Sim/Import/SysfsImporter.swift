@@ -17,7 +17,7 @@ public enum SysfsImporter {
             "IDs and class: vendor, device, subsystem_vendor, subsystem_device, class",
             "BARs, bridge windows, VF BARs: resource",
             "links: max_link_speed, max_link_width (LnkCap); current_link_speed, current_link_width (LnkSta)",
-            "port type, bus numbers, MPS, MRRS, RCB, tags, ACS, ATS, PASID: config (binary configuration space)",
+            "port type, bus numbers, MPS, MRRS, RCB, tags, ACS, ATS, PASID, Device Serial Number: config (binary configuration space)",
             "SR-IOV: sriov_totalvfs, sriov_numvfs, sriov_offset, sriov_stride, sriov_vf_device",
             "p2pmem: p2pmem/size, p2pmem/available, p2pmem/published",
             "NUMA: numa_node; drivers: driver links; IOMMU: sys/class/iommu, iommu and iommu_group links, sys/kernel/iommu_groups/*/type",
@@ -139,6 +139,7 @@ public enum SysfsImporter {
         if let cfg = f.config {
             g.supportsATS = cfg.extendedCapability(ExtendedCapability.ats).isKnown ? cfg.extendedCapability(ExtendedCapability.ats).value != nil : nil
             g.supportsPASID = cfg.extendedCapability(ExtendedCapability.pasid).isKnown ? cfg.extendedCapability(ExtendedCapability.pasid).value != nil : nil
+            g.serialNumber = cfg.serialNumber.value   // switch upstream ports sharing one: partitions of one chip
         }
         // BARs 0-5 and bridge windows from `resource`.
         g.barsKnown = !f.resources.isEmpty
