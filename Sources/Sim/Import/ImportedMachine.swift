@@ -117,7 +117,7 @@ public struct ImportedFunction: Sendable, Hashable {
     public var driver: String?
     public var numaNode: Int?
     public var iommuGroup: Int?
-    /// Device Serial Number capability (lspci `Device Serial Number 00-80-5e-...`): switch upstream ports that
+    /// Device Serial Number capability (lspci `Device Serial Number 00-11-22-33-44-55-66-77`): switch upstream ports that
     /// share one are partitions of one physical chip.
     public var serialNumber: UInt64?
     /// Name of the IOMMU unit translating for it.
