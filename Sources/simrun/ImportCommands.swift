@@ -48,7 +48,8 @@ struct ImportCommonOptions: ParsableArguments {
         } else if cpuFamily != nil {
             throw ValidationError("--cpu-family needs --cpu-vendor")
         }
-        return ImportOptions(name: name, trainedLink: trained, cpu: cpu)
+        // lspci without -nn: IDs read back from the names in the pci.ids lspci itself uses (or PCIESIM_PCI_IDS).
+        return ImportOptions(name: name, trainedLink: trained, cpu: cpu, pciNames: PCINames.shared)
     }
 
     /// Runs an importer: warnings to stderr, the topology to the output (atomically), exit 1 on bad input.

@@ -107,6 +107,56 @@ struct ImportLspciTests {
         _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "messy.xml")
     }
 
+    /// A few pci.ids entries (names and IDs as in https://pci-ids.ucw.cz) for the devices of lspci-vvv-messy.txt,
+    /// plus two vendors of one name and a device name two IDs share.
+    static let messyNames = PCINames.parse(Array("""
+        8086  Intel Corporation
+        \t2020  Sky Lake-E DMI3 Registers
+        \t2030  Sky Lake-E PCI Express Root Port A
+        \ta182  C620 Series Chipset Family SATA Controller [AHCI mode]
+        10de  NVIDIA Corporation
+        \t1bb3  GP104GL [Tesla P4]
+        1234  Twin Vendor
+        5678  Twin Vendor
+        1af4  Red Hat, Inc.
+        \t1000  Virtio network device
+        \t1041  Virtio network device
+        """.utf8), source: "test-pci.ids")
+
+    @Test("no -nn: IDs read back from the device names in pci.ids, each said; an ambiguous name stays unknown")
+    func lspciIDsFromNames() throws {
+        let names = Self.messyNames
+        #expect(names.lookup(lspciName: "Intel Corporation Sky Lake-E PCI Express Root Port A (rev 04) (prog-if 00 [Normal decode])") == .id(PCIID(vendor: 0x8086, device: 0x2030)))
+        #expect(names.lookup(lspciName: "Intel Corporation Device a190 (rev f0)") == .id(PCIID(vendor: 0x8086, device: 0xa190)))
+        #expect(names.lookup(lspciName: "Red Hat, Inc. Virtio network device") == .deviceAmbiguous(vendor: 0x1af4, candidates: 2))
+        #expect(names.lookup(lspciName: "Intel Corporation Ice Lake Memory Map/VT-d (rev 04)") == .deviceAmbiguous(vendor: 0x8086, candidates: 0))
+        #expect(names.lookup(lspciName: "Twin Vendor Device 0001") == .unknown)
+        #expect(names.lookup(lspciName: "Intel CorporationX Device 0001") == .unknown)
+
+        let r = try LspciImporter.read(path: importFixture("lspci-vvv-messy.txt"), options: ImportOptions(pciNames: names))
+        let t = r.topology
+        #expect(t.rootComplexes[0].hostBridgeID == PCIID(vendor: 0x8086, device: 0x2020))
+        #expect(t.devices.first { $0.name == "rp-00-02.0" }?.id == PCIID(vendor: 0x8086, device: 0x2030))
+        #expect(t.devices.first { $0.name == "gpu0" }?.id == PCIID(vendor: 0x10de, device: 0x1bb3))
+        #expect(t.devices.first { $0.name == "sata0" }?.id == PCIID(vendor: 0x8086, device: 0xa182))   // a wrapped header
+        let messages = r.warnings.map(\.description)
+        // Each ID read back is a warning at its header line and an import.assumption on the device.
+        #expect(messages.contains { $0.hasSuffix(":14: warning: 0000:00:02.0: vendor:device 8086:2030 read back from its name in test-pci.ids (the paste has no -nn)") })
+        #expect(messages.filter { $0.contains("read back from its name in test-pci.ids") }.count == 5)   // 00:1c.0's too ("Device a190")
+        #expect(t.devices.first { $0.name == "gpu0" }?.parameters.contains { $0.name == "import.assumption" && $0.value.hasPrefix("vendor:device 10de:1bb3 read back") } == true)
+        #expect(!messages.contains { $0.contains("vendor:device unknown") })
+        // The same paste without names: every ID unknown, as before.
+        let without = try LspciImporter.read(path: importFixture("lspci-vvv-messy.txt"))
+        #expect(without.topology.devices.first { $0.name == "gpu0" }?.id == PCIID(vendor: 0xFFFF, device: 0xFFFF))
+        // A device whose name pci.ids does not hold is named in a warning and stays unknown.
+        var fewer = names
+        fewer.devices[0x10de_1bb3] = nil
+        let partial = try LspciImporter.read(path: importFixture("lspci-vvv-messy.txt"), options: ImportOptions(pciNames: fewer))
+        #expect(partial.warnings.map(\.description).contains { $0.contains("0000:01:00.0: no -nn, and its name does not read back to one vendor:device (vendor 10de, but its device name is not in test-pci.ids)") })
+        #expect(partial.topology.devices.first { $0.name == "gpu0" }?.id == PCIID(vendor: 0xFFFF, device: 0xFFFF))
+        _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "messy-names.xml")
+    }
+
     @Test("a truncated lspci file still imports what it has")
     func lspciTruncated() throws {
         let r = try LspciImporter.read(path: importFixture("lspci-vvv-truncated.txt"))

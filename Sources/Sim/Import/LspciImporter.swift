@@ -7,7 +7,7 @@ public enum LspciImporter {
     public static func read(path: String, treePath: String? = nil, options: ImportOptions = ImportOptions()) throws(DiagnosticError) -> ImportResult {
         let text = try readText(path)
         let tree = try treePath.map { p throws(DiagnosticError) in try readText(p) }
-        let m = try machine(text: text, file: path, tree: tree, treeFile: treePath)
+        let m = try machine(text: text, file: path, tree: tree, treeFile: treePath, names: options.pciNames)
         return try TopologyAssembler.assemble(m, options: options)
     }
 
@@ -19,7 +19,9 @@ public enum LspciImporter {
 
     /// Parses the text into facts; throws when no device header is found. An `lspci -tv` tree may come as a file
     /// of its own or pasted in the same text (its lines are taken out of the `-vvv` part, keeping line numbers).
-    public static func machine(text: String, file: String, tree: String? = nil, treeFile: String? = nil) throws(DiagnosticError) -> ImportedMachine {
+    /// `names`: pci.ids names to read vendor:device back from when the paste has no `-nn` (nil: they stay unknown).
+    public static func machine(text: String, file: String, tree: String? = nil, treeFile: String? = nil,
+                               names: PCINames? = nil) throws(DiagnosticError) -> ImportedMachine {
         var vvvText = text
         var treeText = tree
         var treeName = treeFile ?? "<tree>"
@@ -28,8 +30,11 @@ public enum LspciImporter {
             treeText = inline
             treeName = file
         }
-        var parser = LspciParser(file: file)
+        var parser = LspciParser(file: file, names: names)
         parser.parse(vvvText)
+        for (bdf, line, why) in parser.idsNotFromNames {
+            parser.bag.warning(line, "\(bdf): no -nn, and its name does not read back to one vendor:device (\(why))")
+        }
         var treeParser: LspciTreeParser?
         if let treeText {
             var t = LspciTreeParser(file: treeName)
@@ -233,7 +238,15 @@ struct LspciParser {
     /// Functions the parser read but could not keep, with the reason and line (counted as dropped).
     var leftOut: [(BDF, String, Int)] = []
 
-    init(file: String) { bag = DiagnosticBag(file: file) }
+    /// pci.ids names to read IDs back from when the paste has no `-nn` (nil: IDs stay unknown).
+    var names: PCINames?
+    /// Functions whose names did not read back to one ID (those that did carry it as an assumption).
+    var idsNotFromNames: [(BDF, Int, String)] = []
+
+    init(file: String, names: PCINames? = nil) {
+        bag = DiagnosticBag(file: file)
+        self.names = names
+    }
 
     /// A terminal wraps only lines at least this wide (tabs counted as 8); shorter lines end where they end.
     static let wrapColumn = 60
@@ -577,6 +590,19 @@ struct LspciParser {
             if class16 == nil { bag.warning(line, "\(f.bdf): unknown class name '\(classText)'") }
         }
         if f.id == nil { f.id = Self.lastID(in: rest) }
+        if f.id == nil, let names {
+            switch names.lookup(lspciName: rest) {
+            case .id(let id):
+                f.id = id
+                f.assumptions.append("vendor:device \(id) read back from its name in \(names.source) (the paste has no -nn)")
+            case .deviceAmbiguous(let vendor, let candidates):
+                idsNotFromNames.append((f.bdf, line, candidates == 0
+                    ? "vendor \(hex(Int(vendor), 4)), but its device name is not in \(names.source)"
+                    : "vendor \(hex(Int(vendor), 4)), but \(candidates) device IDs carry its name in \(names.source)"))
+            case .unknown:
+                idsNotFromNames.append((f.bdf, line, "no vendor name of \(names.source) (or more than one) begins it"))
+            }
+        }
         let progIf = Self.field("(prog-if", in: String(rest)).flatMap { UInt8($0.prefix(2), radix: 16) } ?? 0
         if let c = class16 { f.classCode = UInt32(c) << 8 | UInt32(progIf) }
         if let r = Self.field("(rev", in: String(rest)) { f.revision = UInt8(r.prefix(2), radix: 16) }

@@ -20,10 +20,13 @@ public struct ImportOptions: Sendable, Hashable {
     public var trainedLink: TrainedLink
     /// The CPU, for sources that do not say (lspci) or to override what they say.
     public var cpu: ImportedCPU?
-    public init(name: String? = nil, trainedLink: TrainedLink = .current, cpu: ImportedCPU? = nil) {
+    /// pci.ids names, for lspci pasted without `-nn` (IDs read back from device names); nil: IDs stay unknown.
+    public var pciNames: PCINames?
+    public init(name: String? = nil, trainedLink: TrainedLink = .current, cpu: ImportedCPU? = nil, pciNames: PCINames? = nil) {
         self.name = name
         self.trainedLink = trainedLink
         self.cpu = cpu
+        self.pciNames = pciNames
     }
 }
 
@@ -270,6 +273,7 @@ struct AssemblyState {
            let c = f.classCode, c >> 8 == 0x0600, let id = f.id, !list.contains(where: { $0.device == 0 && $0.function != 0 }) {
             // The host bridge at 00.0 (the device Linux's p2pdma whitelist looks at) is an attribute of the root complex.
             rc.hostBridgeID = id
+            reportChanges(f, f.assumptions)   // e.g. an ID read back from its name: it decides the p2pdma whitelist
             list.removeFirst()
         }
         topology.rootComplexes.append(rc)

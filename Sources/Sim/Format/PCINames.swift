@@ -1,4 +1,5 @@
-// Vendor and device names from a pci.ids file, as lspci prints them (`NVIDIA Corporation GA100 [A100 SXM4 40GB]`).
+// Vendor and device names from a pci.ids file, as lspci prints them (`NVIDIA Corporation GA100 [A100 SXM4 40GB]`),
+// and back: an `lspci -vvv` pasted without `-nn` names its devices only, and the import reads their IDs back here.
 // The file is the system's (/usr/share/misc/pci.ids, /usr/share/hwdata/pci.ids, where lspci looks) or the one
 // PCIESIM_PCI_IDS names; the report says which, so a report is the same for the same pci.ids. The parser is bounded
 // and never fails: lines it does not understand are counted and skipped.
@@ -7,9 +8,9 @@
 // then `<TAB><TAB>subvendor subdevice  subsystem_name`; `#` comments; the class list (`C class  class_name`) at the
 // end, which is not read.
 import Foundation
-import Sim
 
-public struct PCINames: Sendable, Equatable {
+
+public struct PCINames: Sendable, Hashable {
     /// The file the names came from, as given (a path).
     public var source: String
     public var vendors: [UInt16: String] = [:]
@@ -95,6 +96,39 @@ public struct PCINames: Sendable, Equatable {
 
     /// The system's names, read once per process.
     public static let shared: PCINames? = system()
+
+    /// What a name printed by lspci (without `-nn`) reads back to.
+    public enum Lookup: Sendable, Hashable {
+        case id(PCIID)
+        /// The vendor is known, but the device name is not in the file or several device IDs carry it.
+        case deviceAmbiguous(vendor: UInt16, candidates: Int)
+        case unknown
+    }
+
+    /// `Vendor Device` of an lspci header (after `Class: `; `(rev xx)` and `(prog-if ...)` may follow), read back to
+    /// an ID: the longest vendor name the text starts with, then the device name (or lspci's `Device 09a2` for a
+    /// device the file does not name). A device name several IDs of one vendor share is ambiguous, never guessed.
+    public func lookup(lspciName text: Substring) -> Lookup {
+        var names = text
+        for marker in [" (rev ", " (prog-if "] {
+            if let r = names.range(of: marker) { names = names[..<r.lowerBound] }
+        }
+        let trimmed = names.trimmingCharacters(in: .whitespaces)
+        // The longest vendor name the text starts with; two vendors of that same name: ambiguous, not guessed.
+        var matches: [UInt16] = []
+        var longest = 0
+        for (vendor, vendorName) in vendors where vendorName.count >= longest && trimmed.hasPrefix(vendorName + " ") {
+            if vendorName.count > longest { matches = []; longest = vendorName.count }
+            matches.append(vendor)
+        }
+        guard matches.count == 1, let vendor = matches.first else { return .unknown }
+        let deviceName = trimmed.dropFirst(longest + 1)
+        if deviceName.hasPrefix("Device "), deviceName.count == 11, let d = UInt16(deviceName.dropFirst(7), radix: 16) {
+            return .id(PCIID(vendor: vendor, device: d))
+        }
+        let ids = devices.filter { $0.key >> 16 == UInt32(vendor) && $0.value == deviceName }.map { UInt16($0.key & 0xFFFF) }
+        return ids.count == 1 ? .id(PCIID(vendor: vendor, device: ids[0])) : .deviceAmbiguous(vendor: vendor, candidates: ids.count)
+    }
 
     /// `Vendor Device` as lspci prints it; `Vendor Device 20b0` when only the vendor is known; nil when neither is.
     public func name(vendor: UInt16, device: UInt16) -> String? {
