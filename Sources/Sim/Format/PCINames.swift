@@ -106,33 +106,59 @@ public struct PCINames: Sendable, Hashable {
     }
 
     /// `Vendor Device` of an lspci header (after `Class: `; `(rev xx)` and `(prog-if ...)` may follow), read back to
-    /// an ID: the longest vendor name the text starts with, then the device name (or lspci's `Device 09a2` for a
-    /// device the file does not name). A device name several IDs of one vendor share is ambiguous, never guessed.
-    public func lookup(lspciName text: Substring) -> Lookup {
-        var names = text
-        for marker in [" (rev ", " (prog-if "] {
-            if let r = names.range(of: marker) { names = names[..<r.lowerBound] }
-        }
-        let trimmed = names.trimmingCharacters(in: .whitespaces)
-        // The longest vendor name the text starts with; two vendors of that same name: ambiguous, not guessed.
-        var matches: [UInt16] = []
-        var longest = 0
-        for (vendor, vendorName) in vendors where vendorName.count >= longest && trimmed.hasPrefix(vendorName + " ") {
-            if vendorName.count > longest { matches = []; longest = vendorName.count }
-            matches.append(vendor)
-        }
-        guard matches.count == 1, let vendor = matches.first else { return .unknown }
-        let deviceName = trimmed.dropFirst(longest + 1)
-        if deviceName.hasPrefix("Device "), deviceName.count == 11, let d = UInt16(deviceName.dropFirst(7), radix: 16) {
-            return .id(PCIID(vendor: vendor, device: d))
-        }
-        let ids = devices.filter { $0.key >> 16 == UInt32(vendor) && $0.value == deviceName }.map { UInt16($0.key & 0xFFFF) }
-        return ids.count == 1 ? .id(PCIID(vendor: vendor, device: ids[0])) : .deviceAmbiguous(vendor: vendor, candidates: ids.count)
-    }
+    /// an ID: see `PCINameIndex.lookup` (build the index once to look up many).
+    public func lookup(lspciName text: Substring) -> Lookup { PCINameIndex(self).lookup(lspciName: text) }
 
     /// `Vendor Device` as lspci prints it; `Vendor Device 20b0` when only the vendor is known; nil when neither is.
     public func name(vendor: UInt16, device: UInt16) -> String? {
         guard let v = vendors[vendor] else { return nil }
         return v + " " + (devices[UInt32(vendor) << 16 | UInt32(device)] ?? "Device " + hex(Int(device), 4))
+    }
+}
+
+/// pci.ids by name: what an lspci header without `-nn` reads back to.
+public struct PCINameIndex: Sendable {
+    public let source: String
+    var vendorsByName: [String: [UInt16]] = [:]
+    var devicesByName: [String: [UInt16]] = [:]   // "vvvv name"
+    var longestVendorName = 0
+
+    public init(_ names: PCINames) {
+        source = names.source
+        for (v, n) in names.vendors {
+            vendorsByName[n, default: []].append(v)
+            longestVendorName = max(longestVendorName, n.count)
+        }
+        for (key, n) in names.devices { devicesByName[hex(Int(key >> 16), 4) + " " + n, default: []].append(UInt16(key & 0xFFFF)) }
+    }
+
+    /// The longest vendor name the text starts with (followed by a space), then the device name, or lspci's
+    /// `Device 09a2` for a device the file does not name. Two vendors of that name, or a device name several IDs of
+    /// the vendor share, are ambiguous and never guessed.
+    public func lookup(lspciName text: Substring) -> PCINames.Lookup {
+        var names = text
+        for marker in [" (rev ", " (prog-if "] {
+            if let r = names.range(of: marker) { names = names[..<r.lowerBound] }
+        }
+        let trimmed = names.trimmingCharacters(in: .whitespaces)
+        // Vendor names end where a space follows: try each such prefix, longest first.
+        var ends: [String.Index] = []
+        var i = trimmed.startIndex
+        while i < trimmed.endIndex, trimmed.distance(from: trimmed.startIndex, to: i) <= longestVendorName {
+            if trimmed[i] == " " { ends.append(i) }
+            i = trimmed.index(after: i)
+        }
+        for end in ends.reversed() {
+            guard let vendors = vendorsByName[String(trimmed[..<end])] else { continue }
+            guard vendors.count == 1 else { return .unknown }
+            let vendor = vendors[0]
+            let deviceName = trimmed[trimmed.index(after: end)...]
+            if deviceName.hasPrefix("Device "), deviceName.count == 11, let d = UInt16(deviceName.dropFirst(7), radix: 16) {
+                return .id(PCIID(vendor: vendor, device: d))
+            }
+            let ids = devicesByName[hex(Int(vendor), 4) + " " + deviceName] ?? []
+            return ids.count == 1 ? .id(PCIID(vendor: vendor, device: ids[0])) : .deviceAmbiguous(vendor: vendor, candidates: ids.count)
+        }
+        return .unknown
     }
 }

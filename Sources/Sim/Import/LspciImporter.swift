@@ -239,13 +239,13 @@ struct LspciParser {
     var leftOut: [(BDF, String, Int)] = []
 
     /// pci.ids names to read IDs back from when the paste has no `-nn` (nil: IDs stay unknown).
-    var names: PCINames?
+    var names: PCINameIndex?
     /// Functions whose names did not read back to one ID (those that did carry it as an assumption).
     var idsNotFromNames: [(BDF, Int, String)] = []
 
     init(file: String, names: PCINames? = nil) {
         bag = DiagnosticBag(file: file)
-        self.names = names
+        self.names = names.map(PCINameIndex.init)
     }
 
     /// A terminal wraps only lines at least this wide (tabs counted as 8); shorter lines end where they end.
