@@ -34,6 +34,10 @@ func simrun(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
     process.executableURL = URL(fileURLWithPath: simrunPath)
     process.arguments = arguments
     process.currentDirectoryURL = repositoryRoot
+    // Hermetic: the machine's pci.ids (installed with pciutils or not) must not change imports or report names.
+    var env = ProcessInfo.processInfo.environment
+    if env["PCIESIM_PCI_IDS"] == nil { env["PCIESIM_PCI_IDS"] = "none" }
+    process.environment = env
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
