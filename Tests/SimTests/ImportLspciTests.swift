@@ -126,12 +126,13 @@ struct ImportLspciTests {
     @Test("no -nn: IDs read back from the device names in pci.ids, each said; an ambiguous name stays unknown")
     func lspciIDsFromNames() throws {
         let names = Self.messyNames
-        #expect(names.lookup(lspciName: "Intel Corporation Sky Lake-E PCI Express Root Port A (rev 04) (prog-if 00 [Normal decode])") == .id(PCIID(vendor: 0x8086, device: 0x2030)))
-        #expect(names.lookup(lspciName: "Intel Corporation Device a190 (rev f0)") == .id(PCIID(vendor: 0x8086, device: 0xa190)))
-        #expect(names.lookup(lspciName: "Red Hat, Inc. Virtio network device") == .deviceAmbiguous(vendor: 0x1af4, candidates: 2))
-        #expect(names.lookup(lspciName: "Intel Corporation Ice Lake Memory Map/VT-d (rev 04)") == .deviceAmbiguous(vendor: 0x8086, candidates: 0))
-        #expect(names.lookup(lspciName: "Twin Vendor Device 0001") == .unknown)
-        #expect(names.lookup(lspciName: "Intel CorporationX Device 0001") == .unknown)
+        let index = PCINameIndex(names)
+        #expect(index.lookup(lspciName: "Intel Corporation Sky Lake-E PCI Express Root Port A (rev 04) (prog-if 00 [Normal decode])") == .id(PCIID(vendor: 0x8086, device: 0x2030)))
+        #expect(index.lookup(lspciName: "Intel Corporation Device a190 (rev f0)") == .id(PCIID(vendor: 0x8086, device: 0xa190)))
+        #expect(index.lookup(lspciName: "Red Hat, Inc. Virtio network device") == .deviceAmbiguous(vendor: 0x1af4, candidates: 2))
+        #expect(index.lookup(lspciName: "Intel Corporation Ice Lake Memory Map/VT-d (rev 04)") == .deviceAmbiguous(vendor: 0x8086, candidates: 0))
+        #expect(index.lookup(lspciName: "Twin Vendor Device 0001") == .unknown)
+        #expect(index.lookup(lspciName: "Intel CorporationX Device 0001") == .unknown)
 
         let r = try LspciImporter.read(path: importFixture("lspci-vvv-messy.txt"), options: ImportOptions(pciNames: names))
         let t = r.topology

@@ -105,10 +105,6 @@ public struct PCINames: Sendable, Hashable {
         case unknown
     }
 
-    /// `Vendor Device` of an lspci header (after `Class: `; `(rev xx)` and `(prog-if ...)` may follow), read back to
-    /// an ID: see `PCINameIndex.lookup` (build the index once to look up many).
-    public func lookup(lspciName text: Substring) -> Lookup { PCINameIndex(self).lookup(lspciName: text) }
-
     /// `Vendor Device` as lspci prints it; `Vendor Device 20b0` when only the vendor is known; nil when neither is.
     public func name(vendor: UInt16, device: UInt16) -> String? {
         guard let v = vendors[vendor] else { return nil }
