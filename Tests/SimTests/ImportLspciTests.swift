@@ -42,8 +42,11 @@ struct ImportLspciTests {
         #expect(nic.acs == ACSState(capability: [], control: [], controlSource: .observed))
         #expect(try device("isa0").isPCIe == false)
         #expect(!t.devices.contains { $0.id == PCIID("15b3:101c") })
-        #expect(t.iommus.isEmpty)   // IOMMU groups listed, CPU vendor unknown: no unit assumed
-        #expect(r.warnings.contains { $0.message.contains("IOMMU kind is unknown") })
+        // No CPU given: the Intel host bridge says Intel (family unknown), so the listed IOMMU groups become one
+        // VT-d unit; the warning sits at the host bridge's line.
+        #expect(t.sockets.map(\.cpuVendor) == [.intel] && t.sockets.map(\.cpuFamily) == [0])
+        #expect(r.warnings.contains { $0.line == 1 && $0.message.hasPrefix("CPU read from the host bridge ID (8086:09a2): cpu-vendor intel") })
+        #expect(t.iommus.map(\.kind) == [.vtd])
 
         let e = r.enumeration
         #expect(e.function(named: "nic0.vf0").map { e.functions[$0].bdf } == BDF("0000:04:00.1"))
@@ -239,5 +242,54 @@ struct ImportLspciTests {
         // The written topology reads back with the chip.
         let back = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "dsn.xml")
         #expect(back.topology.switchChips.map(\.name) == ["chip-0011223344556677"])
+    }
+
+    @Test("no CPU given: the host bridge ID names it (AMD family from Linux's amd_nb.c table); emulated, mixed or absent host bridges name none")
+    func cpuFromHostBridge() throws {
+        // AMD 1022:1480 (amd_nb.c 17H_M30H_ROOT, also Milan's): amd, family 17h at least, so p2pdma's CPU rule lets
+        // the NVMe drives on two root ports reach each other through the host bridge. Without the inference the
+        // vendor was "other" and every such pair was refused.
+        let path = importFixture("lspci-vvv-srcvalid-cleared.txt")
+        let r = try LspciImporter.read(path: path)
+        #expect(r.topology.sockets.map(\.cpuVendor) == [.amd] && r.topology.sockets.map(\.cpuFamily) == [0x17])
+        #expect(r.warnings.contains { $0.file == path && $0.line == 6 && $0.message.contains("cpu-vendor amd, cpu-family 0x17") })
+        #expect(r.assumptions.contains { $0.contains("AMD root complex 1022:1480 (Linux amd_nb.c PCI_DEVICE_ID_AMD_17H_M30H_ROOT)") })
+        #expect(!r.warnings.contains { $0.message.contains("CPU vendor and family unknown") })
+        #expect(r.topology.iommus.map(\.kind) == [.amdVi])
+        let loaded = try LoadedTopology(topology: r.topology)
+        let s = Semantics(loaded)
+        let e = loaded.enumeration
+        let a = try #require(e.function(at: BDF("0000:01:00.0")!)), b = try #require(e.function(at: BDF("0000:02:00.0")!))
+        #expect(s.p2pdma(provider: a, client: b, verbose: false).mapType == .thruHostBridge)
+        // --cpu-vendor wins over the inference, and then nothing is said of the host bridge.
+        let given = try LspciImporter.read(path: path, options: ImportOptions(cpu: ImportedCPU(vendor: .amd, family: 0x19)))
+        #expect(given.topology.sockets.map(\.cpuFamily) == [0x19])
+        #expect(!given.warnings.contains { $0.message.contains("CPU read from the host bridge") })
+
+        // The table: family per amd_nb.c ID (the lowest one it is used with), Intel by vendor, nothing else.
+        #expect(HostBridgeCPU.infer(PCIID("1022:153a")!)?.minimumFamily == 0x1a)
+        #expect(HostBridgeCPU.infer(PCIID("1022:14a4")!)?.minimumFamily == 0x19)
+        #expect(HostBridgeCPU.infer(PCIID("1022:14b5")!)?.minimumFamily == 0x17)
+        #expect(HostBridgeCPU.infer(PCIID("1022:1410")!).map { ($0.vendor, $0.minimumFamily) } ?? (.other, 1) == (.amd, nil))
+        #expect(HostBridgeCPU.infer(PCIID("8086:2020")!)?.vendor == .intel)
+        #expect(HostBridgeCPU.infer(PCIID("8086:29c0")!) == nil)   // QEMU's Q35: an Intel ID on any host
+        #expect(HostBridgeCPU.infer(PCIID("1b36:0008")!) == nil)
+
+        func read(_ text: String) throws -> ImportResult { try TopologyAssembler.assemble(LspciImporter.machine(text: text, file: "hb.txt")) }
+        func hostBridge(_ bus: String, _ id: String) -> String {
+            "0000:\(bus):00.0 Host bridge [0600]: Some vendor Host bridge [\(id)]\n\tNUMA node: 0\n\n"
+        }
+        let nvme = "0000:00:01.0 Non-Volatile memory controller [0108]: Samsung Electronics Co Ltd NVMe SSD Controller [144d:a80a] (prog-if 02 [NVM Express])\n\tNUMA node: 0\n"
+        // An AMD root complex Linux's table does not list (Family 15h's 1410): AMD, family unknown, written as 0.
+        let old = try read(hostBridge("00", "1022:1410") + nvme)
+        #expect(old.topology.sockets.map(\.cpuVendor) == [.amd] && old.topology.sockets.map(\.cpuFamily) == [0])
+        #expect(old.warnings.contains { $0.line == 1 && $0.message.contains("below 17h, so Linux's p2pdma AMD CPU rule does not apply") })
+        // A QEMU guest's Q35 host bridge, or Intel and AMD host bridges in one paste: nothing inferred, said so.
+        for (text, said) in [(hostBridge("00", "8086:29c0") + nvme, "CPU vendor and family unknown"),
+                             (hostBridge("00", "8086:2020") + hostBridge("80", "1022:1480") + nvme, "host bridges of more than one CPU vendor (amd, intel)")] {
+            let got = try read(text)
+            #expect(got.topology.sockets.allSatisfy { $0.cpuVendor == .other }, "\(said)")
+            #expect(got.warnings.contains { $0.message.contains(said) }, "\(said)")
+        }
     }
 }

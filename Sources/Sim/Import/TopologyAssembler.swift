@@ -699,8 +699,10 @@ struct AssemblyState {
         ids.formUnion(machine.sockets.keys)
         if ids.isEmpty { ids.insert(0) }
         var cpuUnknown = false
+        let fromHostBridges = options.cpu == nil && machine.cpu == nil && ids.contains { machine.sockets[$0] == nil }
+            ? cpuFromHostBridges() : nil
         for id in ids.sorted() {
-            let cpu = options.cpu ?? machine.sockets[id] ?? machine.cpu
+            let cpu = options.cpu ?? machine.sockets[id] ?? machine.cpu ?? fromHostBridges
             if cpu == nil { cpuUnknown = true }
             topology.sockets.append(Socket(id: id, cpuVendor: cpu?.vendor ?? .other, cpuFamily: cpu?.family ?? 0, cpuModel: cpu?.model))
         }
@@ -714,6 +716,39 @@ struct AssemblyState {
         if ids.count > 1 {
             assumptions.append("inter-socket links are not imported: add <socket-link> elements for cross-socket traffic")
         }
+    }
+
+    /// The CPU the root complexes' host bridge IDs imply (lspci and trees name no CPU), with a warning at the
+    /// first host bridge and an assumption; nil when they imply none or disagree.
+    mutating func cpuFromHostBridges() -> ImportedCPU? {
+        var found: [(rc: RootComplex, what: HostBridgeCPU.Inference)] = []
+        for rc in topology.rootComplexes {
+            if let id = rc.hostBridgeID, let what = HostBridgeCPU.infer(id) { found.append((rc, what)) }
+        }
+        guard let first = found.first else { return nil }
+        let at = first.rc.rootBus.flatMap { functions[BDF(segment: first.rc.segment, bus: $0, device: 0, function: 0)] }
+        let vendors = Set(found.map(\.what.vendor))
+        guard vendors.count == 1 else {
+            warn(at, "host bridges of more than one CPU vendor (\(vendors.map(\.rawValue).sorted().joined(separator: ", "))): CPU vendor not inferred")
+            return nil
+        }
+        let families = found.map(\.what.minimumFamily)
+        let family = families.contains(nil) ? nil : families.compactMap { $0 }.min()
+        let ids = Set(found.compactMap(\.rc.hostBridgeID)).sorted { $0.description < $1.description }.map(\.description)
+        let idText = ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", ..." : "")
+        let familyText: String
+        switch (first.what.vendor, family) {
+        case (.amd, let f?):
+            familyText = "cpu-family 0x\(hex(f, 2)), the lowest family \(first.what.source) is used with"
+        case (.amd, nil):
+            familyText = "family unknown (\(first.what.source)), written as 0: below 17h, so Linux's p2pdma AMD CPU rule does not apply"
+        default:
+            familyText = "family unknown, written as 0 (no rule here depends on an Intel CPU's family)"
+        }
+        let text = "CPU read from the host bridge ID (\(idText)): cpu-vendor \(first.what.vendor.rawValue), \(familyText); give --cpu-vendor and --cpu-family to set them"
+        warn(at, text)
+        assumptions.append(text)
+        return ImportedCPU(vendor: first.what.vendor, family: family ?? 0)
     }
 
     // MARK: - Checking
