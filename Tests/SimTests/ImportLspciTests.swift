@@ -292,4 +292,85 @@ struct ImportLspciTests {
             #expect(got.warnings.contains { $0.message.contains(said) }, "\(said)")
         }
     }
+
+    /// lspci's hex dump of some bytes: `%02x:` offsets, 16 bytes a row (pciutils lspci.c show_hex_dump).
+    static func hexDump(_ bytes: [UInt8]) -> String {
+        stride(from: 0, to: bytes.count, by: 16).map { o in
+            hex(o, 2) + ":" + bytes[o..<min(o + 16, bytes.count)].map { " " + hex(Int($0), 2) }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test("-x/-xxx/-xxxx hex dumps: config space decoded by the sysfs decoder, the bytes win over damaged text (each a warning), foreign or gapped dumps said")
+    func hexDumps() throws {
+        var rp = ConfigSpaceBuilder(vendor: 0x8086, device: 0x347a, classCode: 0x060400, headerType: 1)
+        rp.buses(primary: 0, secondary: 1, subordinate: 1)
+        rp.express(type: .rootPort, maxGen: 3, maxWidth: 16, gen: 3, width: 8)
+        rp.acs(capability: 0x1F, control: 0x1D)        // SV RR CR UF on
+        var gpu = ConfigSpaceBuilder(vendor: 0x10de, device: 0x20b0, classCode: 0x030200)
+        gpu.express(type: .endpoint, maxGen: 4, maxWidth: 16, gen: 3, width: 8)
+        gpu.extended(id: ExtendedCapability.deviceSerialNumber, at: 0x100, body: [0x4455_6677, 0x0011_2233])
+        var nic = ConfigSpaceBuilder(vendor: 0x15b3, device: 0x101b, classCode: 0x020700)
+        nic.express(type: .endpoint, maxGen: 4, maxWidth: 16, gen: 4, width: 16)
+        let text = """
+        0000:00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:347a] (prog-if 00 [Normal decode])
+        \tBus: primary=00, secondary=01, subordinate=01, sec-latency=0
+        \tCapabilities: [60] Express (v2) Root Port (Slot+), MSI 00
+        \t\tLnkSta:\tSpeed 8GT/s, Width x8
+        \tCapabilities: [100 v1] Access Control Services
+        \t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-
+        \t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+
+
+        """ + Self.hexDump(rp.bytes) + """
+
+        0000:01:00.0 3D controller [0302]: NVIDIA Corporation Device [10de:20b0] (rev a1)
+
+        """ + Self.hexDump(gpu.bytes) + """
+
+        0000:01:00.1 Infiniband controller [0207]: Mellanox Technologies MT27800 Family [ConnectX-5] [15b3:1017]
+
+        """ + Self.hexDump(Array(nic.bytes.prefix(256))) + """
+
+        0000:01:00.2 Infiniband controller [0207]: Mellanox Technologies MT27800 Family [ConnectX-5] [15b3:1017]
+        \tCapabilities: [60] Express (v2) Endpoint, MSI 00
+        \t\tLnkSta:\tSpeed 8GT/s, Width x16
+        00: b3 15 17 10 00 00 10 00 00 00 07 02 00 00 80 00
+        20: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+
+        """
+        let r = try TopologyAssembler.assemble(LspciImporter.machine(text: text, file: "x.txt"))
+        let e = r.enumeration
+        func function(_ bdf: String) throws -> Enumeration.Function { try #require(e.function(at: BDF(bdf)!).map { e.functions[$0] }, "\(bdf)") }
+        // The root port: the text's cut ACSCtl line lost UpstreamFwd; the dump has it, and says so.
+        let port = try #require(r.topology.devices.first { $0.kind == .rootPort })
+        #expect(port.acs?.control == [.sourceValidation, .requestRedirect, .completionRedirect, .upstreamForwarding])
+        #expect(port.acs?.controlSource == .observed)
+        #expect(port.linkGeneration == .gen3 && port.linkWidth == 16)   // LnkCap only in the dump
+        #expect(r.warnings.contains { $0.line == 8 && $0.message == "0000:00:01.0: the text says ACS ACSCap: SrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans- ACSCtl: SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd- EgressCtrl- DirectTrans-, its configuration space dump ACSCap: SrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans- ACSCtl: SrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-: the dump is taken" })
+        // The GPU (lspci -xxxx, no -v): everything from the bytes: an endpoint, its links, its serial number.
+        let g = try function("0000:01:00.0")
+        #expect(g.kind == .endpoint)
+        let gpuDevice = try #require(r.topology.devices.first { $0.id == PCIID("10de:20b0") })
+        #expect(gpuDevice.linkGeneration == .gen4 && gpuDevice.linkWidth == 16 && gpuDevice.trainedWidth == 8)
+        let machine = try LspciImporter.machine(text: text, file: "x.txt")
+        #expect(machine.functions.first { $0.bdf == BDF("0000:01:00.0") }?.serialNumber == 0x0011_2233_4455_6677)
+        // The header's "(rev a1)" against the dump's revision 01: the bytes are taken, and said.
+        #expect(r.warnings.contains { $0.message == "0000:01:00.0: the text says revision 0xa1, its configuration space dump 0x01: the dump is taken" })
+        // 01:00.1: 256 bytes (lspci -xxx), its ID 15b3:101b in the bytes against 15b3:1017 in the header: not used.
+        #expect(r.warnings.contains { $0.message == "0000:01:00.1: its hex dump says 15b3:101b, its header 15b3:1017: the dump is not this function's and is not used" })
+        // 01:00.2: a row missing at 0x10: the dump is used up to there (the header's IDs); the text's link stays.
+        #expect(r.warnings.contains { $0.line != nil && $0.message.hasPrefix("0000:01:00.2: hex dump row at offset 20 where 10 was due") })
+        #expect(r.sources.contains { $0.hasPrefix("configuration space: the lspci -x hex dumps of 3 functions") })
+        #expect(r.assumptions.contains { $0.hasPrefix("1 hex dump hold") || $0.hasPrefix("1 hex dumps hold") })
+        // No hex row is read as a continuation line or a key: nothing "a0: ..." lands on a capability.
+        #expect(!r.warnings.contains { $0.message.contains("stray") })
+        _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "hex.xml")
+
+        // A VF's dump reads ffff:ffff (its ID registers): no ID check, the rest is taken.
+        var vf = LspciParser(file: "vf.txt")
+        var vfBytes = ConfigSpaceBuilder(vendor: 0xFFFF, device: 0xFFFF, classCode: 0x020000)
+        vfBytes.express(type: .endpoint, maxGen: 4, maxWidth: 16, gen: 4, width: 16)
+        vf.parse("0000:03:00.1 Ethernet controller [0200]: Mellanox Technologies Device [15b3:101c]\n" + Self.hexDump(Array(vfBytes.bytes.prefix(256))))
+        #expect(vf.devices.first?.id == PCIID("15b3:101c") && vf.devices.first?.portType == .endpoint)
+        #expect(vf.bag.diagnostics.isEmpty)
+    }
 }

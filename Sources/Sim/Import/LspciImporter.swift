@@ -94,6 +94,12 @@ public enum LspciImporter {
             m.assumptions.append(ImportedMachine.liveACSControl)
         }
         assignParents(&functions, tree: treeParents, bag: &parser.bag)
+        if parser.hexDumped > 0 {
+            m.sources.append("configuration space: the lspci -x hex dumps of \(parser.hexDumped) function\(parser.hexDumped == 1 ? "" : "s") (port type, links, MPS, ACS, DSN decoded from the bytes; the text fills in BAR sizes, driver, NUMA node, IOMMU group)")
+            if parser.shortHexDumps > 0 {
+                m.assumptions.append("\(parser.shortHexDumps) hex dump\(parser.shortHexDumps == 1 ? "" : "s") hold only the 64-byte header (lspci -x, or -xxx run as non-root): capabilities come from the text there")
+            }
+        }
         if parser.accessDenied > 0 {
             m.assumptions.append("lspci could not read the capabilities of \(parser.accessDenied) function\(parser.accessDenied == 1 ? "" : "s") (<access denied>: run as root): port type, link, MPS, ACS unknown there")
         }
@@ -228,6 +234,9 @@ struct LspciParser {
     var bag: DiagnosticBag
     var devices: [ImportedFunction] = []
     var accessDenied = 0
+    /// Functions whose `-x`/`-xxx`/`-xxxx` hex dump was used, and how many of those dumps stop at 64 bytes.
+    var hexDumped = 0
+    var shortHexDumps = 0
     /// `lspci -PP` path prefixes: the bridge directly above each function that had one (nil: root bus);
     /// empty when no header carried a path.
     var pathParents: [BDF: BDF?] = [:]
@@ -326,11 +335,13 @@ struct LspciParser {
     mutating func parse(_ text: String) {
         var current: (bdf: BDF, header: Substring, line: Int)?
         var lines: [LspciLine] = []
+        var hexRows: [HexRow] = []
         var stray = 0
         var firstStray: Int?
         func flush(_ p: inout LspciParser) {
-            if let c = current { p.device(c.bdf, header: c.header, headerLine: c.line, lines: lines) }
+            if let c = current { p.device(c.bdf, header: c.header, headerLine: c.line, lines: lines, hex: hexRows) }
             lines = []
+            hexRows = []
         }
         var previousLength = 0
         var ignoring = false
@@ -370,7 +381,11 @@ struct LspciParser {
             }
             let indented = row.first == " " || row.first == "\t"
             let body = row.trimmingSpaces
-            if body.hasPrefix("!!!") {
+            if let hex = Self.hexRow(body, line: lineNumber) {
+                hexRows.append(hex)
+            } else if body.hasPrefix("WARNING: Cannot show hex-dump") {
+                bag.warning(lineNumber, "lspci could not dump this function's configuration space (\(body.dropFirst(9))): its text is used")
+            } else if body.hasPrefix("!!!") {
                 lines.append(LspciLine(key: nil, value: String(body), line: lineNumber))
             } else if let key = Self.key(of: body) {
                 let value = body[body.index(after: body.firstIndex(of: ":")!)...].trimmingSpaces
@@ -399,7 +414,45 @@ struct LspciParser {
         }
     }
 
-    mutating func device(_ bdf: BDF, header: Substring, headerLine: Int, lines: [LspciLine]) {
+    /// One line of lspci's `-x`/`-xxx`/`-xxxx` hex dump: `%02x:` offset (three digits past 0xff), then 16 bytes
+    /// (pciutils lspci.c `show_hex_dump`).
+    struct HexRow {
+        var offset: Int
+        var bytes: [UInt8]
+        var line: Int
+    }
+
+    static func hexRow(_ body: Substring, line: Int) -> HexRow? {
+        guard let colon = body.firstIndex(of: ":") else { return nil }
+        let label = body[..<colon]
+        guard label.count == 2 || label.count == 3, let offset = Int(label, radix: 16), offset % 16 == 0, offset < 4096 else { return nil }
+        let tokens = body[body.index(after: colon)...].split(separator: " ")
+        guard tokens.count == 16 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for t in tokens {
+            guard t.count == 2, let b = UInt8(t, radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        return HexRow(offset: offset, bytes: bytes, line: line)
+    }
+
+    /// The configuration space a function's hex dump gives: the rows from offset 0 on, up to the first gap
+    /// (a warning); nil without a dump.
+    mutating func configSpace(_ bdf: BDF, _ rows: [HexRow]) -> PCIConfigSpace? {
+        guard !rows.isEmpty else { return nil }
+        var bytes: [UInt8] = []
+        for r in rows {
+            guard r.offset == bytes.count else {
+                bag.warning(r.line, "\(bdf): hex dump row at offset \(hex(r.offset, 2)) where \(hex(bytes.count, 2)) was due: the dump is used up to offset \(hex(bytes.count, 2)) only")
+                break
+            }
+            bytes += r.bytes
+        }
+        return bytes.isEmpty ? nil : PCIConfigSpace(bytes: bytes)
+    }
+
+    mutating func device(_ bdf: BDF, header: Substring, headerLine: Int, lines: [LspciLine], hex hexRows: [HexRow] = []) {
         var f = ImportedFunction(bdf: bdf, line: headerLine)
         parseHeader(header, into: &f, line: headerLine)
         var context = ""          // capability the current lines belong to
@@ -490,6 +543,8 @@ struct LspciParser {
         }
         if !vfBars.isEmpty { sriov?.bars = vfBars }
         if let s = sriov, s.totalVFs > 0 { f.sriov = s }
+        let config = configSpace(bdf, hexRows)
+        let configHasExpress = config?.express.isKnown == true
         // lspci -vvv prints every region: a readable function without Region lines has no BARs.
         if unreadable == nil { f.barsKnown = true }
         if let (reason, line) = unreadable {
@@ -508,7 +563,7 @@ struct LspciParser {
                 if f.supportsATS == nil { f.supportsATS = false }
                 if f.supportsPASID == nil { f.supportsPASID = false }
             }
-        } else if f.acs != nil || sawExtended {
+        } else if (f.acs != nil || sawExtended) && !configHasExpress {
             // Extended capabilities (ACS among them) exist only in PCIe configuration space: the Express line is
             // missing from the paste, not from the function. Port type, link, MPS stay unknown; ACS is kept.
             f.isPCIe = true
@@ -519,7 +574,26 @@ struct LspciParser {
             f.isPCIe = false
             f.acsKnown = true
         }
+        if let config {
+            adoptConfig(config, into: &f, line: hexRows[0].line)
+        }
         devices.append(f)
+    }
+
+    /// Lays a function's dumped configuration space over what its text said. The text is lspci's decoding of the
+    /// same bytes, so a difference means the paste was damaged (a wrapped or cut line): the bytes win, each
+    /// difference a warning. A dump whose IDs are not the header's belongs to another function and is not used.
+    mutating func adoptConfig(_ config: PCIConfigSpace, into f: inout ImportedFunction, line: Int) {
+        // A VF's ID registers read 0xFFFF (PCIe Base §9.3.4.1.1, lspci names it from sysfs): no check then.
+        if let v = config.vendorID, let d = config.deviceID, v != 0xFFFF, let id = f.id, id.vendor != 0xFFFF, id != PCIID(vendor: v, device: d) {
+            bag.warning(line, "\(f.bdf): its hex dump says \(PCIID(vendor: v, device: d)), its header \(id): the dump is not this function's and is not used")
+            return
+        }
+        hexDumped += 1
+        if config.bytes.count < 256 { shortHexDumps += 1 }
+        for d in f.adopt(config) {
+            bag.warning(line, "\(f.bdf): the text says \(d.fact) \(d.had), its configuration space dump \(d.config): the dump is taken")
+        }
     }
 
     /// Sets what a capability header says and returns the context for its lines.

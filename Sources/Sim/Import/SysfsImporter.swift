@@ -104,43 +104,19 @@ public enum SysfsImporter {
 
     static func function(_ f: SysfsSnapshot.Function) -> ImportedFunction {
         var g = ImportedFunction(bdf: f.bdf, parent: f.parent)
+        // Config space first (port type, MPS, ACS, ATS, DSN, ...), then the attributes sysfs states itself.
+        if let cfg = f.config { g.adopt(cfg) }
         g.id = f.id
         g.subsystemID = f.subsystemID
-        g.classCode = f.classCode ?? f.config?.classCode
+        g.classCode = f.classCode ?? g.classCode
         g.revision = f.revision
         g.isVirtualFunction = f.isVirtualFunction
         g.isPCIe = f.isPCIe
-        let cap = f.express.value
-        g.portType = cap?.portType
-        if let cfg = f.config, cfg.headerType == 1 {
-            g.secondaryBus = cfg.secondaryBus
-            g.subordinateBus = cfg.subordinateBus
-        }
         // LnkCap from max_link_* (from the Supported Link Speeds vector), else the capability.
-        g.maxLinkGeneration = f.maxLink?.generation ?? cap?.maxLinkGeneration
-        g.maxLinkWidth = f.maxLink?.width ?? cap?.maxLinkWidth
-        g.linkGeneration = f.currentLink?.generation ?? cap?.linkGeneration
-        g.linkWidth = f.currentLink?.width ?? cap?.linkWidth
-        if let cap {
-            g.maxPayloadSupported = cap.maxPayloadSupported
-            g.maxPayload = cap.maxPayload
-            g.maxReadRequest = cap.maxReadRequest
-            g.readCompletionBoundary = cap.readCompletionBoundary
-            g.tagBits = cap.tagBits
-        }
-        switch f.acs {
-        case .present(var acs):
-            acs.controlSource = .observed       // read from a running kernel's config space
-            g.acs = acs
-            g.acsKnown = true
-        case .absent: g.acsKnown = true
-        case .unreadable: g.acsKnown = false
-        }
-        if let cfg = f.config {
-            g.supportsATS = cfg.extendedCapability(ExtendedCapability.ats).isKnown ? cfg.extendedCapability(ExtendedCapability.ats).value != nil : nil
-            g.supportsPASID = cfg.extendedCapability(ExtendedCapability.pasid).isKnown ? cfg.extendedCapability(ExtendedCapability.pasid).value != nil : nil
-            g.serialNumber = cfg.serialNumber.value   // switch upstream ports sharing one: partitions of one chip
-        }
+        g.maxLinkGeneration = f.maxLink?.generation ?? g.maxLinkGeneration
+        g.maxLinkWidth = f.maxLink?.width ?? g.maxLinkWidth
+        g.linkGeneration = f.currentLink?.generation ?? g.linkGeneration
+        g.linkWidth = f.currentLink?.width ?? g.linkWidth
         // BARs 0-5 and bridge windows from `resource`.
         g.barsKnown = !f.resources.isEmpty
         for (i, r) in f.resources.prefix(6).enumerated() where r.isMemory || r.isIO {
@@ -162,9 +138,7 @@ public enum SysfsImporter {
             let fromConfig = f.config?.sriov.value
             g.sriov = ImportedSRIOV(totalVFs: s.totalVFs, enabledVFs: s.numVFs, offset: s.offset ?? fromConfig?.firstVFOffset,
                                     stride: s.stride ?? fromConfig?.vfStride, vfDevice: s.vfDevice ?? fromConfig?.vfDeviceID, bars: vfBars)
-        } else if let c = f.config?.sriov.value, c.totalVFs > 0 {
-            g.sriov = ImportedSRIOV(totalVFs: c.totalVFs, enabledVFs: c.numVFs, offset: c.firstVFOffset, stride: c.vfStride, vfDevice: c.vfDeviceID)
-        }
+        }   // else: config space's SR-IOV capability, if any (adopt)
         if let p = f.p2pmem, let size = p.size, size > 0 {
             g.p2pmem = ImportedP2PMem(size: size, available: p.available, isPublished: p.isPublished ?? true)
         }
