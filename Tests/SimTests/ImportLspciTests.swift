@@ -373,4 +373,57 @@ struct ImportLspciTests {
         #expect(vf.devices.first?.id == PCIID("15b3:101c") && vf.devices.first?.portType == .endpoint)
         #expect(vf.bag.diagnostics.isEmpty)
     }
+
+    /// What the simulator uses of a device, to compare imports of one machine from different parts of a paste.
+    static func usedFacts(_ d: Device) -> String {
+        "\(d.name) \(d.kind) \(d.id) pcie=\(d.isPCIe) link=\(String(describing: d.linkGeneration)) x\(String(describing: d.linkWidth)) "
+            + "trained=\(String(describing: d.trainedGeneration)) x\(String(describing: d.trainedWidth)) mps=\(String(describing: d.maxPayloadSupported)) "
+            + "mrrs=\(String(describing: d.maxReadRequest)) acs=\(String(describing: d.acs)) bridge=\(d.bridge)"
+    }
+
+    @Test("a real lspci -vvxxxxx (SandyBridge, 2012): text and bytes agree on every function; the dump alone gives the same machine but BARs; a cut line is mended")
+    func realHexDump() throws {
+        // linux-media, Message-ID <2233216.7bl6QCud67@f17simon> (Fixtures/Import/README.md): no -nn, pciutils of 2012.
+        let path = importFixture("lspci-vvxxxxx-sandybridge.txt")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let full = try LspciImporter.read(path: path)
+        #expect(full.summary.read == 16 && full.summary.placed == 16 && full.summary.dropped.isEmpty)
+        #expect(full.sources.contains { $0.hasPrefix("configuration space: the lspci -x hex dumps of 16 functions") })
+        // lspci's text is a decoding of the same bytes: on an undamaged paste no fact differs. (This caught the
+        // text reader taking old pciutils' "Express (v1) PCI/PCI-X Bridge" for no port type, and "USB Controller".)
+        #expect(!full.warnings.contains { $0.message.contains("the text says") || $0.message.contains("unknown class name") }, "\(full.warnings)")
+        let t = full.topology
+        func device(_ name: String, in t: Topology) throws -> Device { try #require(t.devices.first { $0.name == name }, "\(name)") }
+        // IDs from the dumps (no -nn, no pci.ids): the host bridge names the CPU vendor.
+        #expect(t.rootComplexes.map(\.hostBridgeID) == [PCIID("8086:0100")] && t.sockets.map(\.cpuVendor) == [.intel])
+        let pericom = try device("bridge-01-00.0", in: t)
+        #expect(pericom.id == PCIID("12d8:e111") && pericom.kind == .pciBridge && pericom.linkGeneration == .gen1 && pericom.linkWidth == 1)
+        let capture = try device("media0", in: t)
+        #expect(capture.id == PCIID("1131:7133") && !capture.isPCIe && capture.parent.map { t.devices[$0].name } == "bridge-01-00.0")
+        let rp = try device("rp-00-01.0", in: t)
+        #expect(rp.linkGeneration == .gen2 && rp.linkWidth == 16 && rp.bridge.memoryWindow == AddressRange(start: 0xFE50_0000, end: 0xFE5F_FFFF))
+        // The PCH root ports' 4 KiB dumps have no ACS capability: known absent. From the text alone (no extended
+        // capability listed) it is unknown, and said.
+        for name in ["rp-00-1c.0", "rp-00-1c.1"] { #expect(try device(name, in: t).acs == nil) }
+        let textOnly = try TopologyAssembler.assemble(LspciImporter.machine(
+            text: text.split(separator: "\n", omittingEmptySubsequences: false).filter { LspciParser.hexRow($0.trimmingSpaces, line: 0) == nil }.joined(separator: "\n"), file: "text.txt"))
+        #expect(textOnly.warnings.contains { $0.message.hasPrefix("ACS unknown: written as no ACS capability (semantics treat the port as not isolating) for 2 functions (0000:00:1c.0, 0000:00:1c.1)") })
+        #expect(!full.warnings.contains { $0.message.hasPrefix("ACS unknown") })
+
+        // The dumps alone (every indented line removed, as `lspci -xxxx` prints): the same machine in every fact
+        // the simulator uses, except the BARs (their sizes are not in config space): unknown, and said.
+        let headersAndHex = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("\t") }.joined(separator: "\n")
+        let hexOnly = try TopologyAssembler.assemble(LspciImporter.machine(text: headersAndHex, file: "hex.txt"))
+        #expect(hexOnly.topology.devices.map(Self.usedFacts) == t.devices.map(Self.usedFacts))
+        #expect(hexOnly.warnings.contains { $0.message.hasPrefix("BARs unknown: none modeled for 15 functions") })
+        #expect(hexOnly.topology.devices.allSatisfy(\.bars.isEmpty) && t.devices.contains { !$0.bars.isEmpty })
+
+        // A paste that lost the end of the root port's LnkCap line and has a wrong revision: the bytes mend both.
+        let damaged = text.replacingOccurrences(of: "LnkCap:\tPort #2, Speed 5GT/s, Width x16, ASPM L0s L1", with: "LnkCap:\tPort #2, Speed 5GT/s")
+            .replacingOccurrences(of: "Processor Family PCI Express Root Port (rev 09)", with: "Processor Family PCI Express Root Port (rev 08)")
+        #expect(damaged != text)
+        let mended = try TopologyAssembler.assemble(LspciImporter.machine(text: damaged, file: "damaged.txt"))
+        #expect(mended.topology.devices.map(Self.usedFacts) == t.devices.map(Self.usedFacts))
+        #expect(mended.warnings.map(\.message).filter { $0.contains("the text says") } == ["0000:00:01.0: the text says revision 0x08, its configuration space dump 0x09: the dump is taken"])
+    }
 }

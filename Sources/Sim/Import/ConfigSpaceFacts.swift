@@ -31,6 +31,8 @@ extension ImportedFunction {
         if config.headerType == 1 {
             take("secondary bus", \.secondaryBus, config.secondaryBus) { hex(Int($0), 2) }
             take("subordinate bus", \.subordinateBus, config.subordinateBus) { hex(Int($0), 2) }
+            take("memory window", \.memoryWindow, config.memoryWindow, described)
+            take("prefetchable window", \.prefetchableWindow, config.prefetchableWindow, described)
         }
         switch config.express {
         case .present(let cap):

@@ -98,6 +98,15 @@ public enum PCIClass {
         "Unassigned class": 0xFF00, "Unclassified device": 0xFF00,
     ]
 
+    /// A class name as some lspci printed it. pci.ids changed the case of several names over the years (pciutils of
+    /// 2012 prints "USB Controller" where today's prints "USB controller"), so the match ignores case.
+    public static func code(lspciName name: some StringProtocol) -> UInt16? {
+        if let c = lspciNames[String(name)] { return c }
+        return lowercasedNames[name.lowercased()]
+    }
+
+    static let lowercasedNames: [String: UInt16] = Dictionary(lspciNames.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+
     /// Parses `0x8086`, `8086` (hexadecimal either way).
     public static func hexValue(_ text: some StringProtocol) -> UInt64? {
         var t = Substring(text.trimmingSpaces)

@@ -32,7 +32,8 @@ public enum LspciImporter {
         }
         var parser = LspciParser(file: file, names: names)
         parser.parse(vvvText)
-        for (bdf, line, why) in parser.idsNotFromNames {
+        let idFromDump = Set(parser.devices.filter { $0.id != nil }.map(\.bdf))
+        for (bdf, line, why) in parser.idsNotFromNames where !idFromDump.contains(bdf) {
             parser.bag.warning(line, "\(bdf): no -nn, and its name does not read back to one vendor:device (\(why))")
         }
         var treeParser: LspciTreeParser?
@@ -545,8 +546,9 @@ struct LspciParser {
         if let s = sriov, s.totalVFs > 0 { f.sriov = s }
         let config = configSpace(bdf, hexRows)
         let configHasExpress = config?.express.isKnown == true
-        // lspci -vvv prints every region: a readable function without Region lines has no BARs.
-        if unreadable == nil { f.barsKnown = true }
+        // lspci -vvv prints every region: a readable function without Region lines has no BARs. Without -v (a
+        // header and its hex dump only) no region is printed at all: the BARs are unknown, not absent.
+        if unreadable == nil && !lines.isEmpty { f.barsKnown = true }
         if let (reason, line) = unreadable {
             if f.id?.vendor == 0xFFFF || f.id == nil {
                 bag.warning(line, "\(bdf): lspci could not read its configuration space (\(reason)) and the header has no IDs: left out")
@@ -586,10 +588,21 @@ struct LspciParser {
     mutating func adoptConfig(_ config: PCIConfigSpace, into f: inout ImportedFunction, line: Int) {
         // A VF's ID registers read 0xFFFF (PCIe Base §9.3.4.1.1, lspci names it from sysfs): no check then.
         if let v = config.vendorID, let d = config.deviceID, v != 0xFFFF, let id = f.id, id.vendor != 0xFFFF, id != PCIID(vendor: v, device: d) {
-            bag.warning(line, "\(f.bdf): its hex dump says \(PCIID(vendor: v, device: d)), its header \(id): the dump is not this function's and is not used")
-            return
+            // An ID read back from the header's name is a reading, not what the paste printed: the bytes correct it.
+            if let k = f.assumptions.firstIndex(where: { $0.hasPrefix("vendor:device \(id) read back from its name") }) {
+                f.assumptions.remove(at: k)
+                f.id = nil
+                bag.warning(line, "\(f.bdf): its name read back to \(id), its hex dump says \(PCIID(vendor: v, device: d)): the dump is taken")
+            } else {
+                bag.warning(line, "\(f.bdf): its hex dump says \(PCIID(vendor: v, device: d)), its header \(id): the dump is not this function's and is not used")
+                return
+            }
         }
         hexDumped += 1
+        // The dump confirms an ID read back from the name: no longer an assumption.
+        if let v = config.vendorID, let d = config.deviceID, f.id == PCIID(vendor: v, device: d) {
+            f.assumptions.removeAll { $0.hasPrefix("vendor:device \(PCIID(vendor: v, device: d)) read back from its name") }
+        }
         if config.bytes.count < 256 { shortHexDumps += 1 }
         for d in f.adopt(config) {
             bag.warning(line, "\(f.bdf): the text says \(d.fact) \(d.had), its configuration space dump \(d.config): the dump is taken")
@@ -601,9 +614,10 @@ struct LspciParser {
         if name.hasPrefix("Express") {
             var rest = name.dropFirst(7).trimmingSpaces
             if rest.hasPrefix("("), let close = rest.firstIndex(of: ")") { rest = rest[rest.index(after: close)...].trimmingSpaces }
-            let byLength = PCIePortType.allCases.sorted { $0.lspciName.count > $1.lspciName.count }
-            if let t = byLength.first(where: { rest.hasPrefix($0.lspciName) }) {
-                f.portType = t
+            // Longest name first; older pciutils printed type 7 as "PCI/PCI-X Bridge" (a 2012 dump in the fixtures).
+            let names = PCIePortType.allCases.map { ($0, $0.lspciName) } + [(.pcieToPCIBridge, "PCI/PCI-X Bridge")]
+            if let t = names.sorted(by: { $0.1.count > $1.1.count }).first(where: { rest.hasPrefix($0.1) }) {
+                f.portType = t.0
             }
             f.isPCIe = true
             return "express"
@@ -660,7 +674,7 @@ struct LspciParser {
         } else if classText.hasPrefix("Class "), let c = UInt16(classText.dropFirst(6).trimmingSpaces, radix: 16) {
             class16 = c
         } else {
-            class16 = PCIClass.lspciNames[String(classText)]
+            class16 = PCIClass.code(lspciName: classText)
             if class16 == nil { bag.warning(line, "\(f.bdf): unknown class name '\(classText)'") }
         }
         if f.id == nil { f.id = Self.lastID(in: rest) }

@@ -153,6 +153,26 @@ public struct PCIConfigSpace: Sendable, Hashable {
     public var secondaryBus: UInt8? { headerType == 1 ? read8(0x19) : nil }
     public var subordinateBus: UInt8? { headerType == 1 ? read8(0x1A) : nil }
 
+    /// A bridge's memory window (Memory Base/Limit at 0x20/0x22, address bits 31:20, 1 MiB granularity; PCI-to-PCI
+    /// Bridge 1.2 §3.2.5.8); nil when closed (limit below base) or not a type 1 header.
+    public var memoryWindow: AddressRange? {
+        guard headerType == 1, let base = read16(0x20), let limit = read16(0x22) else { return nil }
+        let start = UInt64(base & 0xFFF0) << 16, end = UInt64(limit & 0xFFF0) << 16 | 0xF_FFFF
+        return end > start ? AddressRange(start: start, end: end) : nil
+    }
+
+    /// A bridge's prefetchable window (0x24/0x26, with the upper 32 bits at 0x28/0x2C when the window is 64-bit).
+    public var prefetchableWindow: AddressRange? {
+        guard headerType == 1, let base = read16(0x24), let limit = read16(0x26) else { return nil }
+        var start = UInt64(base & 0xFFF0) << 16, end = UInt64(limit & 0xFFF0) << 16 | 0xF_FFFF
+        if base & 0xF == 1 {
+            guard let upperBase = read32(0x28), let upperLimit = read32(0x2C) else { return nil }
+            start |= UInt64(upperBase) << 32
+            end |= UInt64(upperLimit) << 32
+        }
+        return end > start ? AddressRange(start: start, end: end) : nil
+    }
+
     /// The standard capability list (ID, offset), walked from the Capabilities Pointer.
     public var capabilities: ConfigReadout<[StandardCapability]> {
         guard let status = read16(0x06), let header = headerType else { return .unreadable }
