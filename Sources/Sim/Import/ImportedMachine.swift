@@ -152,6 +152,9 @@ public struct ImportedFunction: Sendable, Hashable {
 
     /// A bridge by its class code (PCI-to-PCI 0x0604, semi-transparent 0x0609), port type or secondary bus.
     public var isBridge: Bool {
+        // A host bridge (class 06 00) may carry a PCIe capability that calls it a Root Port (Intel Xeon E5 v3/v4's
+        // DMI port at 00:00.0, 8086:2f00/6f00) yet has a type 0 header: a bridge only with a secondary bus.
+        if let c = classCode, c >> 8 == 0x0600 { return secondaryBus != nil }
         if let t = portType, t.isBridge { return true }
         if let c = classCode, c >> 8 == 0x0604 || c >> 8 == 0x0609 { return true }
         return secondaryBus != nil

@@ -63,7 +63,8 @@ public enum LspciImporter {
             } else {
                 treeParents = t.parents
                 m.sources.append("tree: lspci -tv (\(treeName == file ? "pasted with the -vvv text" : treeName))")
-                addTreeOnlyFunctions(t, to: &functions, bag: &parser.bag, file: treeName == file ? nil : treeName)
+                let ids = addTreeOnlyFunctions(t, to: &functions, bag: &parser.bag, file: treeName == file ? nil : treeName)
+                if ids > 0 { m.sources.append("vendor:device of \(ids) function\(ids == 1 ? "" : "s") the -vvv text lists without -nn: the lspci -tvnn tree") }
             }
         }
         if treeParents == nil, !parser.pathParents.isEmpty {
@@ -132,10 +133,28 @@ public enum LspciImporter {
 
     /// Functions the tree shows that the `-vvv` text does not list: imported with what the tree says (place, a
     /// bridge's bus range, the ID `-tvnn` prints); everything else about them is unknown and reported so.
-    static func addTreeOnlyFunctions(_ tree: LspciTreeParser, to functions: inout [ImportedFunction], bag: inout DiagnosticBag, file: String?) {
+    /// Returns how many listed functions took their ID from the tree.
+    @discardableResult
+    static func addTreeOnlyFunctions(_ tree: LspciTreeParser, to functions: inout [ImportedFunction], bag: inout DiagnosticBag, file: String?) -> Int {
+        // `-tvnn` prints the IDs a `-vvv` without `-nn` leaves out: a fact of the same machine, taken (an ID read
+        // back from a name yields to it).
+        var filled: [BDF] = []
+        for k in functions.indices {
+            guard let e = tree.entries[functions[k].bdf], let id = LspciParser.lastID(in: Substring(e.label)) else { continue }
+            let readBack = functions[k].assumptions.firstIndex { $0.contains("read back from its name") }
+            guard functions[k].id == nil || readBack != nil else { continue }
+            if let r = readBack {
+                if functions[k].id != id {
+                    bag.warning(functions[k].line, "\(functions[k].bdf): its name read back to \(functions[k].id.map(\.description) ?? "?"), the lspci -tvnn tree says \(id): the tree is taken")
+                }
+                functions[k].assumptions.remove(at: r)
+            }
+            functions[k].id = id
+            filled.append(functions[k].bdf)
+        }
         let listed = Set(functions.map(\.bdf))
         let only = tree.entries.keys.filter { !listed.contains($0) }.sorted()
-        guard !only.isEmpty else { return }
+        guard !only.isEmpty else { return filled.count }
         for bdf in only {
             let e = tree.entries[bdf]!
             var f = ImportedFunction(bdf: bdf, line: e.line)
@@ -154,6 +173,7 @@ public enum LspciImporter {
         let where_ = file.map { "\($0):\(tree.entries[only[0]]!.line)" }
         bag.warning(file == nil ? tree.entries[only[0]]!.line : nil,
                     "\(only.count) function\(only.count == 1 ? "" : "s") only in the lspci -tv tree\(where_.map { " (first at \($0))" } ?? "") (\(shown)): imported with what the tree says; class, link, BARs and ACS unknown")
+        return filled.count
     }
 
     /// lspci lists enabled VFs as functions of their own; they follow from the PF's SR-IOV capability
@@ -461,6 +481,7 @@ struct LspciParser {
         var denied = false
         var sawCapabilities = false
         var sawExtended = false
+        var sectionEnded = false   // driver lines after the capabilities: lspci printed the whole list
         var unreadable: (reason: String, line: Int)?
         var vfBars: [ImportedBAR] = []
         var sriov: ImportedSRIOV?
@@ -492,8 +513,10 @@ struct LspciParser {
             case "Kernel driver in use":
                 f.driver = v.split(separator: " ").first.map(String.init)
                 context = ""
+                sectionEnded = sawCapabilities
             case "Kernel modules":
                 context = ""
+                sectionEnded = sawCapabilities
             case "Subsystem" where context == "":
                 f.subsystemID = Self.lastID(in: Substring(v)) ?? Self.leadingID(Substring(v))
             case "NUMA node":
@@ -559,8 +582,10 @@ struct LspciParser {
         } else if denied {
             // Capabilities unknown: PCIe-ness, port type, ACS stay unknown.
         } else if f.portType != nil {
-            // ACS lives in extended space: known (present or absent) when extended capabilities were listed.
-            f.acsKnown = f.acs != nil || sawExtended
+            // ACS lives in extended space: known (present or absent) when extended capabilities were listed, or
+            // when the list is known whole (lspci prints the driver lines after it) and has none: then the kernel
+            // finds no ACS either (an extended space it cannot read counts as none, pci_find_ext_capability).
+            f.acsKnown = f.acs != nil || sawExtended || sectionEnded
             if sawExtended {
                 if f.supportsATS == nil { f.supportsATS = false }
                 if f.supportsPASID == nil { f.supportsPASID = false }

@@ -688,7 +688,8 @@ struct AssemblyState {
             let dsn = stride(from: 56, through: 0, by: -8).map { hex((serial >> UInt64($0)) & 0xFF, 2) }.joined(separator: "-")
             let bdfs = ports.compactMap { functionOf[$0]?.description }.joined(separator: ", ")
             warn(functionOf[ports[0]].flatMap { functions[$0] }, "switches \(bdfs) share Device Serial Number \(dsn): partitions of one chip '\(name)'; "
-                 + "how the chip routes between them is not in lspci: routing=\"partitioned\" assumed (through the root complex, as Linux enumerates them)")
+                 + "how the chip routes between them is not in lspci: routing=\"partitioned\" assumed (through the root complex, as Linux enumerates them; "
+                 + "separate chips that ship one default serial, as two PEX 9797 in a Supermicro SYS-4028GR-TRT2 do, route the same way)")
             let text = "switch upstream ports sharing a Device Serial Number are partitions of one <switch-chip>; its routing between partitions is not in config space: partitioned assumed (set routing=\"fabric\" for a chip in fabric/synthetic mode)"
             if !assumptions.contains(text) { assumptions.append(text) }
         }
