@@ -360,9 +360,7 @@ struct ImportLspciTests {
         // 01:00.2: a row missing at 0x10: the dump is used up to there (the header's IDs); the text's link stays.
         #expect(r.warnings.contains { $0.line != nil && $0.message.hasPrefix("0000:01:00.2: hex dump row at offset 20 where 10 was due") })
         #expect(r.sources.contains { $0.hasPrefix("configuration space: the lspci -x hex dumps of 3 functions") })
-        #expect(r.assumptions.contains { $0.hasPrefix("1 hex dump hold") || $0.hasPrefix("1 hex dumps hold") })
-        // No hex row is read as a continuation line or a key: nothing "a0: ..." lands on a capability.
-        #expect(!r.warnings.contains { $0.message.contains("stray") })
+        #expect(r.assumptions.contains { $0.hasPrefix("hex dumps shorter than 256 bytes (1 of 16 bytes; 64 is lspci -x") })
         _ = try TopologyReader.read(text: ImportedTopologyWriter.write(r), file: "hex.xml")
 
         // A VF's dump reads ffff:ffff (its ID registers): no ID check, the rest is taken.
@@ -427,5 +425,67 @@ struct ImportLspciTests {
         let mended = try TopologyAssembler.assemble(LspciImporter.machine(text: damaged, file: "damaged.txt"))
         #expect(mended.topology.devices.map(Self.usedFacts) == t.devices.map(Self.usedFacts))
         #expect(mended.warnings.map(\.message).filter { $0.contains("the text says") } == ["0000:00:01.0: the text says revision 0x08, its configuration space dump 0x09: the dump is taken"])
+    }
+
+    @Test("hex dump edges: all ones, a cut row, another function's class, the text's [disabled] windows, windows from the registers, VF Enable")
+    func hexDumpEdges() throws {
+        func read(_ text: String) throws -> (ImportResult, ImportedMachine) {
+            let m = try LspciImporter.machine(text: text, file: "e.txt")
+            return (try TopologyAssembler.assemble(m), m)
+        }
+        // A GPU that fell off the bus: `(rev ff)`, `!!! Unknown header type 7f`, every byte ff. Nothing is taken.
+        let gone = "0000:01:00.0 3D controller [0302]: NVIDIA Corporation Device [10de:2330] (rev ff) (prog-if ff)\n\t!!! Unknown header type 7f\n"
+            + Self.hexDump([UInt8](repeating: 0xFF, count: 256))
+        let (g, gm) = try read(gone)
+        #expect(g.warnings.contains { $0.message == "0000:01:00.0: lspci could not read its configuration space: the dump is not used" })
+        #expect(gm.functions.first.map { ($0.classCode ?? 0) >> 8 } == 0x0302 && gm.functions.first?.isPCIe == nil && gm.functions.first?.acsKnown == false)
+        let allOnes = "0000:01:00.0 3D controller [0302]: NVIDIA Corporation Device [10de:2330]\n" + Self.hexDump([UInt8](repeating: 0xFF, count: 64))
+        #expect(try read(allOnes).0.warnings.contains { $0.message.hasSuffix("its hex dump reads all ones (the function did not answer): the dump is not used") })
+
+        // A bridge: memory window fe500000-fe5fffff (base == limit: 1 MiB), 64-bit prefetchable 38000000000-38000ffffff (16 MiB).
+        var b = ConfigSpaceBuilder(vendor: 0x10b5, device: 0x9797, classCode: 0x060400, headerType: 1)
+        b.buses(primary: 2, secondary: 3, subordinate: 8)
+        b.set16(0x04, 0x0006)                             // Memory Space + Bus Master
+        b.set16(0x20, 0xFE50); b.set16(0x22, 0xFE50)
+        b.set16(0x24, 0x0001); b.set16(0x26, 0x00F1)
+        b.set32(0x28, 0x380); b.set32(0x2C, 0x380)
+        b.express(type: .upstreamPort, maxGen: 3, maxWidth: 16, gen: 3, width: 16)
+        let header = "0000:02:00.0 PCI bridge [0604]: PLX Technology, Inc. Device [10b5:9797] (rev ab) (prog-if 00 [Normal decode])\n"
+        let (hexOnly, _) = try read(header + Self.hexDump(b.bytes))
+        let usp = try #require(hexOnly.topology.devices.first { $0.id == PCIID("10b5:9797") })   // alone on a root bus: a root port
+        #expect(usp.bridge.memoryWindow == AddressRange(start: 0xFE50_0000, end: 0xFE5F_FFFF))
+        #expect(usp.bridge.prefetchableWindow == AddressRange(start: 0x380_0000_0000, end: 0x380_00FF_FFFF))
+        // The same bytes under text that says the kernel has no windows: the text's `[disabled]` stands.
+        let disabled = header + "\tBus: primary=02, secondary=03, subordinate=08, sec-latency=0\n\tMemory behind bridge: [disabled]\n\tPrefetchable memory behind bridge: [disabled]\n\tKernel driver in use: pcieport\n" + Self.hexDump(b.bytes)
+        let (d, dm) = try read(disabled)
+        #expect(dm.functions.first?.memoryWindow == nil && dm.functions.first?.prefetchableWindow == nil)
+        #expect(!d.warnings.contains { $0.message.contains("window") })
+        // Registers left at zero, or Memory Space Enable clear: no window (not [0-fffff]).
+        var zero = b
+        zero.set16(0x20, 0); zero.set16(0x22, 0)
+        #expect(PCIConfigSpace(bytes: zero.bytes).memoryWindow == nil)
+        var off = b
+        off.set16(0x04, 0x0004)
+        #expect(PCIConfigSpace(bytes: off.bytes).memoryWindow == nil && PCIConfigSpace(bytes: off.bytes).prefetchableWindow == nil)
+
+        // A row cut short: the dump ends before it, said; the row is not glued onto a text line.
+        let cut = header + Self.hexDump(Array(b.bytes.prefix(48))) + "30: 00 00 00 00 40 00\n"
+        let (c, cm) = try read(cut)
+        #expect(c.warnings.contains { $0.message == "0000:02:00.0: hex dump row at offset 30 has 6 bytes, not 16 (cut?): the dump is used up to offset 30 only" })
+        #expect(cm.functions.first?.secondaryBus == 3)
+        // Another function's dump (a shuffled paste with no IDs in the header): its class gives it away.
+        let shuffled = "0000:02:00.0 PCI bridge: PLX Technology, Inc. Device 9797\n" + Self.hexDump(Array(ConfigSpaceBuilder(vendor: 0x10de, device: 0x2330, classCode: 0x030200).bytes.prefix(64)))
+        let (sh, shm) = try read(shuffled)
+        #expect(sh.warnings.contains { $0.message == "0000:02:00.0: its hex dump's class is 0302, its header's 0604: the dump is not this function's and is not used" })
+        #expect(shm.functions.first?.id == nil)
+
+        // SR-IOV from the bytes: NumVFs counts only with VF Enable set.
+        var pf = ConfigSpaceBuilder(vendor: 0x15b3, device: 0x101b, classCode: 0x020700)
+        pf.express(type: .endpoint, maxGen: 4, maxWidth: 16, gen: 4, width: 16)
+        pf.extended(id: ExtendedCapability.sriov, at: 0x100, body: [0, 0x0000, 0x0008_0008, 0x0004, 0x0001_0001, 0x101c_0000])
+        #expect(PCIConfigSpace(bytes: pf.bytes).sriov.value.map { ($0.totalVFs, $0.numVFs, $0.vfEnable) } ?? (0, 0, true) == (8, 4, false))
+        var f = ImportedFunction(bdf: BDF("0000:05:00.0")!)
+        f.adopt(PCIConfigSpace(bytes: pf.bytes))
+        #expect(f.sriov?.totalVFs == 8 && f.sriov?.enabledVFs == 0)
     }
 }

@@ -267,11 +267,12 @@ public struct TopoMatrix: Sendable, Equatable {
         } else if map.gpus.count > pastedGPUs {
             problems.append("the GPU list names \(map.gpus.count) GPUs, topo -m lists \(pastedGPUs)")
         }
-        // nvidia-smi lists the NICs that have an RDMA device (mlx5_0, ...): a Mellanox/NVIDIA NIC (15b3) always has
-        // one and must be there; another NIC (an Intel X540 on ixgbe) is left out by nvidia-smi, which is a note.
+        // nvidia-smi lists the NICs that have an RDMA device (mlx5_0, ...). A Mellanox/NVIDIA NIC (15b3) has one once
+        // its IB driver is loaded, so its absence is a problem; another NIC (an Intel X540 on ixgbe) usually has none
+        // and its absence is a note.
         for f in nics where !listed.contains(f) && pasted.names.contains(where: { $0.hasPrefix("NIC") }) {
             if e.functions[f].id.vendor == 0x15b3 {
-                problems.append("NIC \(fabric.name(f)) of the topology is not in topo -m")
+                problems.append("NIC \(fabric.name(f)) of the topology is not in topo -m (a Mellanox NIC has an RDMA device once mlx5_ib or mlx4_ib is loaded)")
             } else {
                 notes.append("NIC \(fabric.name(f)) (\(e.functions[f].bdf), \(e.functions[f].id)) is not in topo -m: nvidia-smi lists NICs with an RDMA device only")
             }

@@ -13,7 +13,8 @@ extension ImportedFunction {
     /// Takes every fact `config` states. A fact the bytes do not reach (64 bytes read as non-root) is left as it
     /// was; one they show absent (no ACS capability in a full 4 KiB) becomes known-absent.
     @discardableResult
-    public mutating func adopt(_ config: PCIConfigSpace) -> [ConfigDisagreement] {
+    /// `windows: false` leaves the bridge windows to a source that states the kernel's (lspci's text, sysfs).
+    public mutating func adopt(_ config: PCIConfigSpace, windows: Bool = true) -> [ConfigDisagreement] {
         var out: [ConfigDisagreement] = []
         func take<T: Equatable>(_ fact: String, _ path: WritableKeyPath<ImportedFunction, T?>, _ value: T?, _ show: (T) -> String) {
             guard let value else { return }
@@ -31,8 +32,10 @@ extension ImportedFunction {
         if config.headerType == 1 {
             take("secondary bus", \.secondaryBus, config.secondaryBus) { hex(Int($0), 2) }
             take("subordinate bus", \.subordinateBus, config.subordinateBus) { hex(Int($0), 2) }
-            take("memory window", \.memoryWindow, config.memoryWindow, described)
-            take("prefetchable window", \.prefetchableWindow, config.prefetchableWindow, described)
+            if windows {
+                take("memory window", \.memoryWindow, config.memoryWindow, described)
+                take("prefetchable window", \.prefetchableWindow, config.prefetchableWindow, described)
+            }
         }
         switch config.express {
         case .present(let cap):
@@ -73,7 +76,8 @@ extension ImportedFunction {
         if pasid.isKnown { take("PASID", \.supportsPASID, pasid.value != nil, described) }
         take("Device Serial Number", \.serialNumber, config.serialNumber.value) { hex(Int(truncatingIfNeeded: $0), 16) }
         if sriov == nil, let c = config.sriov.value, c.totalVFs > 0 {
-            sriov = ImportedSRIOV(totalVFs: c.totalVFs, enabledVFs: c.numVFs, offset: c.firstVFOffset, stride: c.vfStride, vfDevice: c.vfDeviceID)
+            // NumVFs counts only while VF Enable is set (SR-IOV Control bit 0, PCIe Base §9.3.3.3.1).
+            sriov = ImportedSRIOV(totalVFs: c.totalVFs, enabledVFs: c.vfEnable ? c.numVFs : 0, offset: c.firstVFOffset, stride: c.vfStride, vfDevice: c.vfDeviceID)
         }
         return out
     }

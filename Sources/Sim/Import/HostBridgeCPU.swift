@@ -14,7 +14,8 @@ public enum HostBridgeCPU {
         public var source: String
     }
 
-    /// AMD root complexes by device ID: (lowest family, the amd_nb.c name).
+    /// AMD root complexes by device ID: (lowest family, the amd_nb.c name). amd_nb.c's MI200_ROOT (0x14bb) and
+    /// MI300_ROOT (0x14f8) are left out: those roots can be a GPU's own, next to a host CPU of any vendor.
     static let amdRoots: [UInt16: (family: Int, name: String)] = [
         0x1450: (0x17, "17H_ROOT"),
         0x15d0: (0x17, "17H_M10H_ROOT"),
@@ -29,9 +30,9 @@ public enum HostBridgeCPU {
         0x1122: (0x1a, "1AH_M60H_ROOT"),
     ]
 
-    /// Host bridges a hypervisor emulates (QEMU's Q35 MCH 8086:29c0, i440FX 8086:1237): an Intel ID whatever the
-    /// host's CPU, so they say nothing about it.
-    static let emulated: Set<PCIID> = [PCIID(vendor: 0x8086, device: 0x29c0), PCIID(vendor: 0x8086, device: 0x1237)]
+    /// Host bridges a hypervisor emulates (QEMU's Q35 MCH 8086:29c0 and i440FX 8086:1237; the 440BX 8086:7190/
+    /// 7191/7192 of VMware and Hyper-V generation 1): an Intel ID whatever the host's CPU, so they say nothing about it.
+    static let emulated: Set<PCIID> = [0x29c0, 0x1237, 0x7190, 0x7191, 0x7192].reduce(into: []) { $0.insert(PCIID(vendor: 0x8086, device: $1)) }
 
     /// The CPU a host bridge ID implies; nil when it implies none (an emulated chipset, another vendor).
     public static func infer(_ id: PCIID) -> Inference? {

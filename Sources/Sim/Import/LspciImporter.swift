@@ -32,10 +32,6 @@ public enum LspciImporter {
         }
         var parser = LspciParser(file: file, names: names)
         parser.parse(vvvText)
-        let idFromDump = Set(parser.devices.filter { $0.id != nil }.map(\.bdf))
-        for (bdf, line, why) in parser.idsNotFromNames where !idFromDump.contains(bdf) {
-            parser.bag.warning(line, "\(bdf): no -nn, and its name does not read back to one vendor:device (\(why))")
-        }
         var treeParser: LspciTreeParser?
         if let treeText {
             var t = LspciTreeParser(file: treeName)
@@ -91,6 +87,11 @@ public enum LspciImporter {
             m.sources.append("tree: the lspci -PP path prefixes of the device headers")
         }
         if treeParents == nil { m.sources.append("tree: the bridges' Bus: primary/secondary/subordinate lines") }
+        // Names that did not read back to an ID, said only where nothing else (a hex dump, the -tvnn tree) gave one.
+        let withID = Set(functions.filter { $0.id != nil }.map(\.bdf))
+        for (bdf, line, why) in parser.idsNotFromNames where !withID.contains(bdf) {
+            parser.bag.warning(line, "\(bdf): no -nn, and its name does not read back to one vendor:device (\(why))")
+        }
         markVirtualFunctions(&functions, bag: &parser.bag)
         if functions.contains(where: { $0.acs != nil }) {
             m.assumptions.append(ImportedMachine.liveACSControl)
@@ -98,8 +99,9 @@ public enum LspciImporter {
         assignParents(&functions, tree: treeParents, bag: &parser.bag)
         if parser.hexDumped > 0 {
             m.sources.append("configuration space: the lspci -x hex dumps of \(parser.hexDumped) function\(parser.hexDumped == 1 ? "" : "s") (port type, links, MPS, ACS, DSN decoded from the bytes; the text fills in BAR sizes, driver, NUMA node, IOMMU group)")
-            if parser.shortHexDumps > 0 {
-                m.assumptions.append("\(parser.shortHexDumps) hex dump\(parser.shortHexDumps == 1 ? "" : "s") hold only the 64-byte header (lspci -x, or -xxx run as non-root): capabilities come from the text there")
+            if !parser.shortHexDumps.isEmpty {
+                let sizes = parser.shortHexDumps.sorted { $0.key < $1.key }.map { "\($0.value) of \($0.key) bytes" }.joined(separator: ", ")
+                m.assumptions.append("hex dumps shorter than 256 bytes (\(sizes); 64 is lspci -x, or -xxx run as non-root): the capabilities there come from the text")
             }
         }
         if parser.accessDenied > 0 {
@@ -257,7 +259,7 @@ struct LspciParser {
     var accessDenied = 0
     /// Functions whose `-x`/`-xxx`/`-xxxx` hex dump was used, and how many of those dumps stop at 64 bytes.
     var hexDumped = 0
-    var shortHexDumps = 0
+    var shortHexDumps: [Int: Int] = [:]
     /// `lspci -PP` path prefixes: the bridge directly above each function that had one (nil: root bus);
     /// empty when no header carried a path.
     var pathParents: [BDF: BDF?] = [:]
@@ -448,7 +450,7 @@ struct LspciParser {
         let label = body[..<colon]
         guard label.count == 2 || label.count == 3, let offset = Int(label, radix: 16), offset % 16 == 0, offset < 4096 else { return nil }
         let tokens = body[body.index(after: colon)...].split(separator: " ")
-        guard tokens.count == 16 else { return nil }
+        guard (1...16).contains(tokens.count) else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         for t in tokens {
@@ -468,6 +470,10 @@ struct LspciParser {
                 bag.warning(r.line, "\(bdf): hex dump row at offset \(hex(r.offset, 2)) where \(hex(bytes.count, 2)) was due: the dump is used up to offset \(hex(bytes.count, 2)) only")
                 break
             }
+            guard r.bytes.count == 16 else {
+                bag.warning(r.line, "\(bdf): hex dump row at offset \(hex(r.offset, 2)) has \(r.bytes.count) bytes, not 16 (cut?): the dump is used up to offset \(hex(r.offset, 2)) only")
+                break
+            }
             bytes += r.bytes
         }
         return bytes.isEmpty ? nil : PCIConfigSpace(bytes: bytes)
@@ -482,6 +488,7 @@ struct LspciParser {
         var sawCapabilities = false
         var sawExtended = false
         var sectionEnded = false   // driver lines after the capabilities: lspci printed the whole list
+        var sawWindowLines = false // the text states the bridge windows (the kernel's, `[disabled]` included)
         var unreadable: (reason: String, line: Int)?
         var vfBars: [ImportedBAR] = []
         var sriov: ImportedSRIOV?
@@ -528,8 +535,10 @@ struct LspciParser {
                 f.subordinateBus = Self.field("subordinate=", in: v).flatMap { UInt8($0, radix: 16) }
             case "Memory behind bridge":
                 f.memoryWindow = Self.window(v)
+                sawWindowLines = true
             case "Prefetchable memory behind bridge":
                 f.prefetchableWindow = Self.window(v)
+                sawWindowLines = true
             case _ where key.hasPrefix("Region "):
                 guard let index = Int(key.dropFirst(7).trimmingSpaces), (0...5).contains(index) else {
                     bag.warning(l.line, "\(bdf): cannot read region number in '\(key)'")
@@ -567,7 +576,7 @@ struct LspciParser {
         }
         if !vfBars.isEmpty { sriov?.bars = vfBars }
         if let s = sriov, s.totalVFs > 0 { f.sriov = s }
-        let config = configSpace(bdf, hexRows)
+        let config = configSpace(bdf, hexRows).flatMap { usableConfig($0, for: &f, line: hexRows[0].line, unreadable: unreadable != nil) }
         let configHasExpress = config?.express.isKnown == true
         // lspci -vvv prints every region: a readable function without Region lines has no BARs. Without -v (a
         // header and its hex dump only) no region is printed at all: the BARs are unknown, not absent.
@@ -602,36 +611,49 @@ struct LspciParser {
             f.acsKnown = true
         }
         if let config {
-            adoptConfig(config, into: &f, line: hexRows[0].line)
+            hexDumped += 1
+            if config.bytes.count < 256 { shortHexDumps[config.bytes.count, default: 0] += 1 }
+            let line = hexRows[0].line
+            // The text's window lines are the kernel's windows (lspci prints its resources, `[disabled]` for none):
+            // the registers fill them in only for a paste without them.
+            for d in f.adopt(config, windows: !sawWindowLines) {
+                bag.warning(line, "\(f.bdf): the text says \(d.fact) \(d.had), its configuration space dump \(d.config): the dump is taken")
+            }
         }
         devices.append(f)
     }
 
-    /// Lays a function's dumped configuration space over what its text said. The text is lspci's decoding of the
-    /// same bytes, so a difference means the paste was damaged (a wrapped or cut line): the bytes win, each
-    /// difference a warning. A dump whose IDs are not the header's belongs to another function and is not used.
-    mutating func adoptConfig(_ config: PCIConfigSpace, into f: inout ImportedFunction, line: Int) {
-        // A VF's ID registers read 0xFFFF (PCIe Base §9.3.4.1.1, lspci names it from sysfs): no check then.
-        if let v = config.vendorID, let d = config.deviceID, v != 0xFFFF, let id = f.id, id.vendor != 0xFFFF, id != PCIID(vendor: v, device: d) {
+    /// The dump to lay over a function's text, or nil (with a warning) when it is not this function's: all ones
+    /// (the device did not answer: lspci's `!!! Unknown header type 7f`), another function's IDs or class (a paste
+    /// that shuffled blocks). The text is lspci's decoding of the same bytes, so where the two differ otherwise the
+    /// paste was damaged (a wrapped or cut line) and the bytes win.
+    mutating func usableConfig(_ config: PCIConfigSpace, for f: inout ImportedFunction, line: Int, unreadable: Bool) -> PCIConfigSpace? {
+        if unreadable || config.read8(0x0E) == 0xFF || (config.vendorID == 0xFFFF && config.classCode == 0xFF_FFFF) {
+            bag.warning(line, "\(f.bdf): " + (unreadable ? "lspci could not read its configuration space" : "its hex dump reads all ones (the function did not answer)") + ": the dump is not used")
+            return nil
+        }
+        let dumped = config.vendorID.flatMap { v in config.deviceID.map { PCIID(vendor: v, device: $0) } }
+        // A VF's ID registers read 0xFFFF (PCIe Base §9.3.4.1.1; lspci names it from sysfs): no ID check then.
+        if let dumped, dumped.vendor != 0xFFFF, let id = f.id, id.vendor != 0xFFFF, id != dumped {
             // An ID read back from the header's name is a reading, not what the paste printed: the bytes correct it.
-            if let k = f.assumptions.firstIndex(where: { $0.hasPrefix("vendor:device \(id) read back from its name") }) {
-                f.assumptions.remove(at: k)
-                f.id = nil
-                bag.warning(line, "\(f.bdf): its name read back to \(id), its hex dump says \(PCIID(vendor: v, device: d)): the dump is taken")
-            } else {
-                bag.warning(line, "\(f.bdf): its hex dump says \(PCIID(vendor: v, device: d)), its header \(id): the dump is not this function's and is not used")
-                return
+            guard let k = f.assumptions.firstIndex(where: { $0.hasPrefix("vendor:device \(id) read back from its name") }) else {
+                bag.warning(line, "\(f.bdf): its hex dump says \(dumped), its header \(id): the dump is not this function's and is not used")
+                return nil
             }
+            f.assumptions.remove(at: k)
+            f.id = nil
+            bag.warning(line, "\(f.bdf): its name read back to \(id), its hex dump says \(dumped): the dump is taken")
         }
-        hexDumped += 1
+        // The class the header names (base and sub-class; lspci prints no prog-if without it) must be the dump's.
+        if let c = f.classCode, let d = config.classCode, c >> 8 != d >> 8 {
+            bag.warning(line, "\(f.bdf): its hex dump's class is \(hex(Int(d >> 8), 4)), its header's \(hex(Int(c >> 8), 4)): the dump is not this function's and is not used")
+            return nil
+        }
         // The dump confirms an ID read back from the name: no longer an assumption.
-        if let v = config.vendorID, let d = config.deviceID, f.id == PCIID(vendor: v, device: d) {
-            f.assumptions.removeAll { $0.hasPrefix("vendor:device \(PCIID(vendor: v, device: d)) read back from its name") }
+        if let dumped, f.id == dumped {
+            f.assumptions.removeAll { $0.hasPrefix("vendor:device \(dumped) read back from its name") }
         }
-        if config.bytes.count < 256 { shortHexDumps += 1 }
-        for d in f.adopt(config) {
-            bag.warning(line, "\(f.bdf): the text says \(d.fact) \(d.had), its configuration space dump \(d.config): the dump is taken")
-        }
+        return config
     }
 
     /// Sets what a capability header says and returns the context for its lines.

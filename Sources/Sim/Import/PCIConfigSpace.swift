@@ -96,6 +96,8 @@ public struct SRIOVCapability: Sendable, Hashable {
     public var initialVFs: Int
     public var totalVFs: Int
     public var numVFs: Int
+    /// SR-IOV Control bit 0: the VFs exist only while it is set.
+    public var vfEnable: Bool = true
     public var firstVFOffset: Int
     public var vfStride: Int
     public var vfDeviceID: UInt16
@@ -155,15 +157,19 @@ public struct PCIConfigSpace: Sendable, Hashable {
 
     /// A bridge's memory window (Memory Base/Limit at 0x20/0x22, address bits 31:20, 1 MiB granularity; PCI-to-PCI
     /// Bridge 1.2 §3.2.5.8); nil when closed (limit below base) or not a type 1 header.
+    /// Registers left at zero (firmware never programmed the bridge) or Memory Space Enable clear (Command bit 1:
+    /// the bridge forwards no memory) give no window: no real machine routes MMIO at bus address 0.
     public var memoryWindow: AddressRange? {
-        guard headerType == 1, let base = read16(0x20), let limit = read16(0x22) else { return nil }
+        guard headerType == 1, read16(0x04).map({ $0 & 0x2 != 0 }) == true,
+              let base = read16(0x20), let limit = read16(0x22), base | limit != 0 else { return nil }
         let start = UInt64(base & 0xFFF0) << 16, end = UInt64(limit & 0xFFF0) << 16 | 0xF_FFFF
         return end > start ? AddressRange(start: start, end: end) : nil
     }
 
     /// A bridge's prefetchable window (0x24/0x26, with the upper 32 bits at 0x28/0x2C when the window is 64-bit).
     public var prefetchableWindow: AddressRange? {
-        guard headerType == 1, let base = read16(0x24), let limit = read16(0x26) else { return nil }
+        guard headerType == 1, read16(0x04).map({ $0 & 0x2 != 0 }) == true,
+              let base = read16(0x24), let limit = read16(0x26), base | limit != 0 else { return nil }
         var start = UInt64(base & 0xFFF0) << 16, end = UInt64(limit & 0xFFF0) << 16 | 0xF_FFFF
         if base & 0xF == 1 {
             guard let upperBase = read32(0x28), let upperLimit = read32(0x2C) else { return nil }
@@ -304,12 +310,12 @@ public struct PCIConfigSpace: Sendable, Hashable {
         case .unreadable: return .unreadable
         case .present(let cap):
             let o = cap.offset
-            guard let initial = read16(o + 0x0C), let total = read16(o + 0x0E), let num = read16(o + 0x10),
+            guard let control = read16(o + 0x08), let initial = read16(o + 0x0C), let total = read16(o + 0x0E), let num = read16(o + 0x10),
                   let first = read16(o + 0x14), let stride = read16(o + 0x16), let vfDevice = read16(o + 0x1A) else {
                 return .unreadable
             }
             return .present(SRIOVCapability(offset: o, initialVFs: Int(initial), totalVFs: Int(total), numVFs: Int(num),
-                                            firstVFOffset: Int(first), vfStride: Int(stride), vfDeviceID: vfDevice))
+                                            vfEnable: control & 1 != 0, firstVFOffset: Int(first), vfStride: Int(stride), vfDeviceID: vfDevice))
         }
     }
 }
