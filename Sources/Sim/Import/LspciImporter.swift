@@ -59,7 +59,8 @@ public enum LspciImporter {
             } else {
                 treeParents = t.parents
                 m.sources.append("tree: lspci -tv (\(treeName == file ? "pasted with the -vvv text" : treeName))")
-                let ids = addTreeOnlyFunctions(t, to: &functions, bag: &parser.bag, file: treeName == file ? nil : treeName)
+                let ids = fillIDsFromTree(t, &functions, bag: &parser.bag)
+                addTreeOnlyFunctions(t, to: &functions, bag: &parser.bag, file: treeName == file ? nil : treeName)
                 if ids > 0 { m.sources.append("vendor:device of \(ids) function\(ids == 1 ? "" : "s") the -vvv text lists without -nn: the lspci -tvnn tree") }
             }
         }
@@ -135,28 +136,30 @@ public enum LspciImporter {
 
     /// Functions the tree shows that the `-vvv` text does not list: imported with what the tree says (place, a
     /// bridge's bus range, the ID `-tvnn` prints); everything else about them is unknown and reported so.
-    /// Returns how many listed functions took their ID from the tree.
-    @discardableResult
-    static func addTreeOnlyFunctions(_ tree: LspciTreeParser, to functions: inout [ImportedFunction], bag: inout DiagnosticBag, file: String?) -> Int {
-        // `-tvnn` prints the IDs a `-vvv` without `-nn` leaves out: a fact of the same machine, taken (an ID read
-        // back from a name yields to it).
-        var filled: [BDF] = []
+    /// `-tvnn` prints the IDs a `-vvv` without `-nn` leaves out: a fact of the same machine, taken (an ID read back
+    /// from a name yields to it). Returns how many listed functions took their ID from the tree.
+    static func fillIDsFromTree(_ tree: LspciTreeParser, _ functions: inout [ImportedFunction], bag: inout DiagnosticBag) -> Int {
+        var filled = 0
         for k in functions.indices {
             guard let e = tree.entries[functions[k].bdf], let id = LspciParser.lastID(in: Substring(e.label)) else { continue }
-            let readBack = functions[k].assumptions.firstIndex { $0.contains("read back from its name") }
-            guard functions[k].id == nil || readBack != nil else { continue }
-            if let r = readBack {
+            let readBack = functions[k].idReadBackFromName
+            guard functions[k].id == nil || readBack else { continue }
+            if readBack {
                 if functions[k].id != id {
                     bag.warning(functions[k].line, "\(functions[k].bdf): its name read back to \(functions[k].id.map(\.description) ?? "?"), the lspci -tvnn tree says \(id): the tree is taken")
                 }
-                functions[k].assumptions.remove(at: r)
+                functions[k].dropNameReadBack()
             }
             functions[k].id = id
-            filled.append(functions[k].bdf)
+            filled += 1
         }
+        return filled
+    }
+
+    static func addTreeOnlyFunctions(_ tree: LspciTreeParser, to functions: inout [ImportedFunction], bag: inout DiagnosticBag, file: String?) {
         let listed = Set(functions.map(\.bdf))
         let only = tree.entries.keys.filter { !listed.contains($0) }.sorted()
-        guard !only.isEmpty else { return filled.count }
+        guard !only.isEmpty else { return }
         for bdf in only {
             let e = tree.entries[bdf]!
             var f = ImportedFunction(bdf: bdf, line: e.line)
@@ -175,7 +178,6 @@ public enum LspciImporter {
         let where_ = file.map { "\($0):\(tree.entries[only[0]]!.line)" }
         bag.warning(file == nil ? tree.entries[only[0]]!.line : nil,
                     "\(only.count) function\(only.count == 1 ? "" : "s") only in the lspci -tv tree\(where_.map { " (first at \($0))" } ?? "") (\(shown)): imported with what the tree says; class, link, BARs and ACS unknown")
-        return filled.count
     }
 
     /// lspci lists enabled VFs as functions of their own; they follow from the PF's SR-IOV capability
@@ -636,11 +638,11 @@ struct LspciParser {
         // A VF's ID registers read 0xFFFF (PCIe Base §9.3.4.1.1; lspci names it from sysfs): no ID check then.
         if let dumped, dumped.vendor != 0xFFFF, let id = f.id, id.vendor != 0xFFFF, id != dumped {
             // An ID read back from the header's name is a reading, not what the paste printed: the bytes correct it.
-            guard let k = f.assumptions.firstIndex(where: { $0.hasPrefix("vendor:device \(id) read back from its name") }) else {
+            guard f.idReadBackFromName else {
                 bag.warning(line, "\(f.bdf): its hex dump says \(dumped), its header \(id): the dump is not this function's and is not used")
                 return nil
             }
-            f.assumptions.remove(at: k)
+            f.dropNameReadBack()
             f.id = nil
             bag.warning(line, "\(f.bdf): its name read back to \(id), its hex dump says \(dumped): the dump is taken")
         }
@@ -650,22 +652,21 @@ struct LspciParser {
             return nil
         }
         // The dump confirms an ID read back from the name: no longer an assumption.
-        if let dumped, f.id == dumped {
-            f.assumptions.removeAll { $0.hasPrefix("vendor:device \(dumped) read back from its name") }
-        }
+        if let dumped, f.id == dumped { f.dropNameReadBack() }
         return config
     }
+
+    /// The port types as lspci spells them after `Express (vN)`, longest first; older pciutils printed type 7 as
+    /// "PCI/PCI-X Bridge" (a 2012 dump in the fixtures).
+    static let portTypeNames: [(PCIePortType, String)] = (PCIePortType.allCases.map { ($0, $0.lspciName) } + [(.pcieToPCIBridge, "PCI/PCI-X Bridge")])
+        .sorted { $0.1.count > $1.1.count }
 
     /// Sets what a capability header says and returns the context for its lines.
     func capabilityContext(_ name: Substring, into f: inout ImportedFunction, line: Int) -> String {
         if name.hasPrefix("Express") {
             var rest = name.dropFirst(7).trimmingSpaces
             if rest.hasPrefix("("), let close = rest.firstIndex(of: ")") { rest = rest[rest.index(after: close)...].trimmingSpaces }
-            // Longest name first; older pciutils printed type 7 as "PCI/PCI-X Bridge" (a 2012 dump in the fixtures).
-            let names = PCIePortType.allCases.map { ($0, $0.lspciName) } + [(.pcieToPCIBridge, "PCI/PCI-X Bridge")]
-            if let t = names.sorted(by: { $0.1.count > $1.1.count }).first(where: { rest.hasPrefix($0.1) }) {
-                f.portType = t.0
-            }
+            if let t = Self.portTypeNames.first(where: { rest.hasPrefix($0.1) }) { f.portType = t.0 }
             f.isPCIe = true
             return "express"
         }
@@ -729,7 +730,7 @@ struct LspciParser {
             switch names.lookup(lspciName: rest) {
             case .id(let id):
                 f.id = id
-                f.assumptions.append("vendor:device \(id) read back from its name in \(names.source) (the paste has no -nn)")
+                f.assumptions.append(ImportedFunction.nameReadBackPrefix(id) + " in \(names.source) (the paste has no -nn)")
             case .deviceAmbiguous(let vendor, let candidates):
                 idsNotFromNames.append((f.bdf, line, candidates == 0
                     ? "vendor \(hex(Int(vendor), 4)), but its device name is not in \(names.source)"
@@ -969,5 +970,22 @@ struct LspciTreeParser {
                 break
             }
         }
+    }
+}
+
+extension ImportedFunction {
+    /// How the assumption of an ID read back from a pci.ids name begins (the paste had no `-nn`).
+    static func nameReadBackPrefix(_ id: PCIID) -> String { "vendor:device \(id) read back from its name" }
+
+    /// The ID is a reading of the header's name, not something lspci printed: a dump or a `-tvnn` tree corrects it.
+    var idReadBackFromName: Bool {
+        guard let id else { return false }
+        return assumptions.contains { $0.hasPrefix(Self.nameReadBackPrefix(id)) }
+    }
+
+    /// Drops the read-back note once a printed ID (a dump, the tree) settles the question.
+    mutating func dropNameReadBack() {
+        guard let id else { return }
+        assumptions.removeAll { $0.hasPrefix(Self.nameReadBackPrefix(id)) }
     }
 }
